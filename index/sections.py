@@ -1,0 +1,141 @@
+"""Split a report's lines into the six standard sections.
+
+一、总体情况 / 二、主动公开政府信息情况 / 三、收到和处理政府信息公开申请情况 /
+四、政府信息公开行政复议、行政诉讼情况 / 五、存在的主要问题及改进情况 / 六、其他需要报告的事项
+
+Headings vary (markdown '#', bold '**', '一.' or '一 ' numbering, extra words, typos
+like 行政法复议) and one is sometimes missing (a report may go straight from section
+四 to '（一）存在的主要问题'). Tables also contain lines that look like headings
+('一、本年新收…', '四、结转下年度继续办理'), so a heading must name its section's topic,
+and section numbers only go forward. Text before section 一 (title, preamble) is
+kept as section 0.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .document import Line
+
+STANDARD_TITLES = {
+    0: "标题与前言",
+    1: "总体情况",
+    2: "主动公开政府信息情况",
+    3: "收到和处理政府信息公开申请情况",
+    4: "政府信息公开行政复议、行政诉讼情况",
+    5: "存在的主要问题及改进情况",
+    6: "其他需要报告的事项",
+}
+
+# Phrases that identify each section's heading. A heading is a line opening with a
+# Chinese numeral ('三、', '## 三.', '**三、') whose first words name the topic; the
+# numeral itself is not trusted (reports renumber, e.g. 其他事项 printed as 五、).
+# Strong phrases are the standard titles; weak ones are variants, used only to
+# fill a section that has no strong heading.
+_STRONG = {
+    1: ("总体情况", "总体工作情况", "总体概况"),
+    2: ("主动公开政府信息", "主动公开情况"),
+    3: ("收到和处理政府信息公开申请", "收到和处理政府信息公开", "政府信息公开申请办理情况"),
+    4: ("行政复议", "行政诉讼", "行政法复议", "被申请复议"),
+    5: ("存在的主要问题", "主要问题及改进", "存在问题及改进"),
+    6: ("其他需要报告",),
+}
+_WEAK = {
+    1: ("概述", "基本情况"),
+    2: ("主动公开",),
+    3: ("依申请公开", "申请情况", "收到和处理"),
+    4: ("复议", "诉讼"),
+    5: ("存在问题", "主要问题", "改进情况", "改进措施"),
+    6: ("其他事项", "其他需报告"),
+}
+_HEADING = re.compile(r"^[#\s*]*[一二三四五六七八]\s*[、.．,，:：\s]\s*[*\s]*(.*)$")
+# A heading's topic must appear within this many characters of its start.
+_TOPIC_WINDOW = 24
+
+
+@dataclass
+class Section:
+    number: int  # 0 = title and preamble, 1-6 = the standard sections
+    title: str  # the heading as printed (or the standard title when it was missing)
+    text: str
+    line_start: int
+    line_end: int
+    page_start: int | None = None
+    page_end: int | None = None
+
+
+def _topic(head: str, phrases: dict[int, tuple[str, ...]]) -> int | None:
+    head = re.sub(r"[\s*#]", "", head)[:_TOPIC_WINDOW]
+    for number, words in phrases.items():
+        if any(word in head for word in words):
+            return number
+    return None
+
+
+def _unnumbered_heading(text: str, number: int) -> bool:
+    """'（一）存在的主要问题' or '存在的主要问题及改进情况' standing for a missing heading."""
+    head = re.sub(r"^[#\s*]*([（(][一二三四五六][）)])?", "", text)[:12]
+    return any(head.startswith(topic) for topic in _STRONG[number] + _WEAK[number])
+
+
+def find_headings(lines: list[Line]) -> dict[int, int]:
+    """Map section number -> index in `lines` where it starts."""
+    strong, weak = [], []
+    for i, line in enumerate(lines):
+        match = _HEADING.match(line.text.strip())
+        if not match:
+            continue
+        if (number := _topic(match.group(1), _STRONG)) is not None:
+            strong.append((i, number))
+        elif (number := _topic(match.group(1), _WEAK)) is not None:
+            weak.append((i, number))
+    starts: dict[int, int] = {}
+    last = 0
+    for i, number in strong:
+        if number > last:
+            starts[number] = i
+            last = number
+
+    def window(number: int) -> range:
+        lo = max([starts[n] + 1 for n in starts if n < number], default=0)
+        hi = min([starts[n] for n in starts if n > number], default=len(lines))
+        return range(lo, hi)
+
+    for number in range(1, 7):
+        if number in starts:
+            continue
+        span = window(number)
+        found = next((i for i, n in weak if n == number and i in span), None)
+        if found is None:
+            found = next((i for i in span if _unnumbered_heading(lines[i].text.strip(), number)), None)
+        if found is not None:
+            starts[number] = found
+    return dict(sorted(starts.items()))
+
+
+def split_sections(lines: list[Line]) -> list[Section]:
+    """The report's sections in order; section 0 holds whatever precedes section 一."""
+    starts = find_headings(lines)
+    bounds = [(0, 0)] + [(n, i) for n, i in starts.items()]
+    sections = []
+    for k, (number, start) in enumerate(bounds):
+        end = bounds[k + 1][1] if k + 1 < len(bounds) else len(lines)
+        chunk = lines[start:end]
+        if not chunk:
+            continue
+        if number == 0:
+            title = STANDARD_TITLES[0]
+        else:
+            title = re.sub(r"^[#\s*]+|[*\s]+$", "", chunk[0].text.strip())[:60]
+        pages = [line.page for line in chunk if line.page is not None]
+        sections.append(Section(
+            number=number,
+            title=title,
+            text="\n".join(line.text for line in chunk).strip(),
+            line_start=chunk[0].lineno,
+            line_end=chunk[-1].lineno,
+            page_start=min(pages) if pages else None,
+            page_end=max(pages) if pages else None,
+        ))
+    return [s for s in sections if s.text]

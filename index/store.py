@@ -1,0 +1,118 @@
+"""The structured store: one SQLite file, ``reports.db``, in the index directory.
+
+Schema (one row per …):
+
+- ``reports``: report. ``id`` (file stem, unique), ``source_file`` (path relative to
+  the input folder), ``content_hash`` (sha256 of the file bytes), ``format``, ``title``,
+  ``body`` (full issuing body), ``short_name``, ``level`` (township/county/city/province/
+  department), ``province``/``city``/``county`` (regions the body names), ``year`` (year
+  covered), ``doc_number`` (文号), ``publish_date``, ``template`` (2019/2021),
+  ``page_count``, ``problems`` (JSON list of parse warnings).
+- ``sections``: standard section of a report. ``number`` 0-6 (0 = title and preamble),
+  ``title`` as printed, ``text``, ``line_start``/``line_end``, ``page_start``/``page_end``.
+- ``facts``: table cell. ``tbl`` (主动公开/依申请/复议诉讼), ``row``, ``col`` (canonical
+  keys of index.template), ``value`` (number as text, NULL when blank or uncertain),
+  ``number`` (REAL, NULL when blank or uncertain), ``unit``, ``raw`` (source text),
+  ``page``, ``blank`` (0/1), ``uncertain`` (0/1), ``candidates`` (JSON list of readings).
+- ``checks``: arithmetic or narrative check. ``rule``, ``scope``, ``passed`` (1/0, NULL
+  when not decidable), ``detail`` (the equation with the report's numbers).
+- ``rejects``: file that could not be indexed, with the ``reason``.
+- ``build_info``: key/value (built_at, input_dir, report_count, …).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+DB_NAME = "reports.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY, source_file TEXT NOT NULL, content_hash TEXT NOT NULL,
+    format TEXT, title TEXT, body TEXT, short_name TEXT, level TEXT,
+    province TEXT, city TEXT, county TEXT, year INTEGER, doc_number TEXT,
+    publish_date TEXT, template TEXT, page_count INTEGER, problems TEXT
+);
+CREATE TABLE IF NOT EXISTS sections (
+    report_id TEXT NOT NULL REFERENCES reports(id), number INTEGER NOT NULL,
+    title TEXT, text TEXT, line_start INTEGER, line_end INTEGER,
+    page_start INTEGER, page_end INTEGER, PRIMARY KEY (report_id, number)
+);
+CREATE TABLE IF NOT EXISTS facts (
+    report_id TEXT NOT NULL REFERENCES reports(id), tbl TEXT NOT NULL, row TEXT NOT NULL,
+    col TEXT NOT NULL, value TEXT, number REAL, unit TEXT, raw TEXT, page INTEGER,
+    blank INTEGER NOT NULL DEFAULT 0, uncertain INTEGER NOT NULL DEFAULT 0, candidates TEXT,
+    PRIMARY KEY (report_id, tbl, row, col)
+);
+CREATE TABLE IF NOT EXISTS checks (
+    report_id TEXT NOT NULL REFERENCES reports(id), rule TEXT NOT NULL, scope TEXT,
+    passed INTEGER, detail TEXT
+);
+CREATE TABLE IF NOT EXISTS rejects (source_file TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS build_info (key TEXT PRIMARY KEY, value TEXT);
+CREATE INDEX IF NOT EXISTS facts_by_cell ON facts (tbl, row, col, number);
+CREATE INDEX IF NOT EXISTS reports_by_year ON reports (year, level);
+CREATE INDEX IF NOT EXISTS checks_by_report ON checks (report_id, passed);
+"""
+
+
+def connect(index_dir: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store of an index directory."""
+    path = Path(index_dir) / DB_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    db.executescript(SCHEMA)
+    return db
+
+
+def save_report(db: sqlite3.Connection, parsed) -> None:
+    """Write one parsed report (index.parse.ParsedReport), replacing any earlier version."""
+    rid = parsed.id
+    delete_report(db, rid)
+    m = parsed.meta
+    db.execute(
+        "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (rid, parsed.source_file, parsed.content_hash, parsed.format, m.title, m.body, m.short_name,
+         m.level, m.province, m.city, m.county, m.year, m.doc_number, m.publish_date,
+         parsed.template, parsed.page_count, json.dumps(parsed.problems, ensure_ascii=False)),
+    )
+    db.executemany(
+        "INSERT INTO sections VALUES (?,?,?,?,?,?,?,?)",
+        [(rid, s.number, s.title, s.text, s.line_start, s.line_end, s.page_start, s.page_end)
+         for s in parsed.sections],
+    )
+    db.executemany(
+        "INSERT OR REPLACE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(rid, f.table, f.row, f.column, None if f.uncertain else f.value,
+          f.number, f.unit, f.raw, f.page, int(f.blank), int(f.uncertain),
+          json.dumps(f.candidates, ensure_ascii=False) if f.candidates else None)
+         for f in parsed.facts],
+    )
+    db.executemany(
+        "INSERT INTO checks VALUES (?,?,?,?,?)",
+        [(rid, c.rule, c.scope, None if c.passed is None else int(c.passed), c.detail)
+         for c in parsed.checks],
+    )
+    db.execute("DELETE FROM rejects WHERE source_file = ?", (parsed.source_file,))
+
+
+def delete_report(db: sqlite3.Connection, report_id: str) -> None:
+    for table in ("facts", "sections", "checks", "reports"):
+        column = "id" if table == "reports" else "report_id"
+        db.execute(f"DELETE FROM {table} WHERE {column} = ?", (report_id,))
+
+
+def save_reject(db: sqlite3.Connection, source_file: str, reason: str) -> None:
+    db.execute("INSERT OR REPLACE INTO rejects VALUES (?,?)", (source_file, reason))
+
+
+def set_info(db: sqlite3.Connection, **values) -> None:
+    db.executemany("INSERT OR REPLACE INTO build_info VALUES (?,?)",
+                   [(k, str(v)) for k, v in values.items()])
+
+
+def info(db: sqlite3.Connection) -> dict[str, str]:
+    return {row["key"]: row["value"] for row in db.execute("SELECT key, value FROM build_info")}

@@ -1,0 +1,59 @@
+#!/usr/bin/env python
+"""Build or update the index from a folder of reports.
+
+    python scripts/build_index.py --input data --index var/index
+
+Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
+changed files), then prints a summary: reports indexed, tables found per report,
+uncertain cells, failed checks, and rejected files with the reason. Exit status 0
+even when some files are rejected (they are listed); 1 when the build itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from index.build import build  # noqa: E402
+
+
+def print_summary(summary, out=sys.stdout) -> None:
+    print(f"\nIndex: {summary.build_dir}", file=out)
+    if summary.reports:
+        print(f"{'report':40} {'tables':24} {'cells':>5} {'uncertain':>9} {'checks failed':>13}", file=out)
+        for r in summary.reports:
+            tables = "/".join(r.tables) or "(none)"
+            print(f"{r.id[:40]:40} {tables:24} {r.cells:>5} {r.uncertain:>9} {r.failed_checks:>13}", file=out)
+    print(f"\nreports indexed: {len(summary.reports)} new or changed, {summary.unchanged} unchanged, "
+          f"{len(summary.removed)} removed; {summary.total_reports} in the index", file=out)
+    print(f"uncertain cells: {sum(r.uncertain for r in summary.reports)}; "
+          f"reports failing a check: {sum(1 for r in summary.reports if r.failed_checks)}", file=out)
+    if summary.rejected:
+        print(f"files rejected: {len(summary.rejected)}", file=out)
+        for source, reason in summary.rejected:
+            print(f"  {source}: {reason}", file=out)
+    else:
+        print("files rejected: 0", file=out)
+    print(f"time: {summary.seconds:.1f} s", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", required=True, help="folder (or single file) of reports")
+    parser.add_argument("--index", required=True, help="index directory to create or update")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        summary = build(args.input, args.index, progress=not args.quiet)
+    except FileNotFoundError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

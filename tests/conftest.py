@@ -1,0 +1,52 @@
+"""Shared fixtures: the real reports in tests/fixtures and their golden files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+GOLDEN = TESTS / "golden"
+
+
+def golden_files() -> list[Path]:
+    return sorted(GOLDEN.glob("*.json"))
+
+
+def load_golden(name: str) -> dict:
+    return json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def fixture_path(golden: dict) -> Path:
+    """Where the document a golden file describes lives."""
+    name = golden["file"]
+    for folder in ("seeds", "real"):
+        if (FIXTURES / folder / name).exists():
+            return FIXTURES / folder / name
+    raise FileNotFoundError(name)
+
+
+def seed_variants(golden_name: str) -> list[Path]:
+    """A seed's text file and its generated .docx/.pdf versions (same golden file)."""
+    golden = load_golden(golden_name)
+    text = fixture_path(golden)
+    paths = [text]
+    for folder, suffix in (("seeds_docx", ".docx"), ("seeds_pdf", ".pdf")):
+        candidate = FIXTURES / folder / (text.stem + suffix)
+        if candidate.exists():
+            paths.append(candidate)
+    return paths
+
+
+@pytest.fixture
+def fresh_index(tmp_path):
+    return tmp_path / "index"

@@ -49,6 +49,8 @@ class Document:
     grids: list[Grid] = field(default_factory=list)
     title: str | None = None  # from file metadata (PDF Title, HTML <title>, crawler header)
     page_count: int | None = None
+    # Fields a crawler or the page recorded about the document (发布时间, 文号, 来源 …).
+    source_fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:

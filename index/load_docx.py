@@ -38,6 +38,8 @@ _T, _TAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
 _DELTEXT, _INS, _DEL = qn("w:delText"), qn("w:ins"), qn("w:del")
 _SPACES = re.compile(r" {2,}")
 _TITLE_RE = re.compile(r"(政府信息公开|政务公开).{0,12}报告")
+# a title line that already names its body: '…人民政府…', '…乡2021年…', '2021年…'
+_TITLE_START = re.compile(r"^.{0,30}?(人民政府|办公厅|办公室|委员会|[省市县区乡镇局委办厅]|\d{4}\s*年)")
 
 
 def load_docx(path: str) -> Document:
@@ -51,7 +53,7 @@ def load_docx(path: str) -> Document:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise IngestError(path, "legacy Word .doc (OLE2) file, not .docx")
     if not zipfile.is_zipfile(path):
-        raise IngestError(path, "not a .docx file (not a zip archive)")
+        raise IngestError(path, "not a .docx file (not a zip archive, or truncated)")
     try:
         with zipfile.ZipFile(path) as zf:
             if "word/document.xml" not in zf.namelist():
@@ -86,11 +88,22 @@ def load_docx(path: str) -> Document:
     except Exception:
         title = None
     if title is None:
-        for line in lines[:5]:
-            if len(line.text) <= 80 and _TITLE_RE.search(compact(line.text)):
-                title = line.text
-                break
+        title = _heading_title(lines)
     return Document(path=path, format="docx", lines=lines, grids=grids, title=title)
+
+
+def _heading_title(lines: list[Line]) -> str | None:
+    """A report-title heading among the first lines; a heading broken over two lines
+    ('永定区大溪乡2021年' / '政府信息公开工作年度报告') is joined."""
+    for i, line in enumerate(lines[:6]):
+        if len(line.text) <= 80 and _TITLE_RE.search(compact(line.text)):
+            title = line.text
+            if i > 0 and not _TITLE_START.match(title):
+                prev = lines[i - 1].text
+                if len(prev) <= 30 and "〔" not in prev and not re.search(r"[。，；：！？]$", prev):
+                    title = prev + title
+            return title
+    return None
 
 
 def _body_items(parent):

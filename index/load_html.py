@@ -4,13 +4,14 @@ What it does:
 
 * Decoding: UTF-8 first (valid UTF-8 is a strong signal), then the charset the page
   declares in ``<meta>``, then :func:`index.normalize.decode_bytes`.
-* Site chrome: ``script``/``style``/``nav``/forms/iframes and ``display:none`` blocks are
-  dropped, then the *report body* is chosen: the deepest element that holds the most
+* Site chrome: ``script``/``style``/``nav``/iframes/form controls and ``display:none``
+  blocks are dropped, then the *report body* is chosen: the deepest element that holds the most
   of the report's section headings (一、总体情况, 主动公开政府信息情况, 收到和处理政府信息公开
   申请, 行政复议, 存在的主要问题, 其他需要报告的事项).  The report heading that sites put
   just above the article (``<h1>…年度报告</h1>``) is taken from right before that
   element.  A page without those headings falls back to a text-density walk (descend
-  into the child holding most of the text).
+  into the child container holding most of the text).  Everything outside the body
+  (menus, breadcrumbs, a site's 索引号/发布机构 metadata table, footers) is left out.
 * ``lines``: one ``Line`` per block (``p``, ``div``, ``h1``…, ``li``, …; ``<br>`` breaks a
   line); the inline runs of a block (``span``/``font``/``b``… as Word exports them) are
   joined, white space collapsed, spaces between Chinese characters removed,
@@ -51,6 +52,8 @@ _BLOCK = {
     "caption", "fieldset", "legend", "details", "summary", "body", "html", "table",
     "thead", "tbody", "tfoot", "ucapcontent",
 }
+_LEAF_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "pre", "span",
+                "font", "b", "strong", "a", "em", "i", "u", "blockquote", "caption"}
 _NON_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction)
 
 # Section headings of the report template (2019 and 2021 versions), compacted.
@@ -191,6 +194,8 @@ def _find_report_body(root: Tag) -> Tag:
             return node
         nxt = None
         for child in node.find_all(True, recursive=False):
+            if child.name in _LEAF_BLOCKS:
+                continue  # never narrow the body down to one paragraph
             if len(compact(child.get_text())) >= 0.7 * total:
                 nxt = child
                 break

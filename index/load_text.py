@@ -67,7 +67,9 @@ def load_text(path: str) -> Document:
 
     lines: list[Line] = []
     for raw in raw_lines:
-        raw = raw.rstrip()
+        raw = raw.rstrip("\r")
+        if raw.endswith(" ") and not raw.startswith("\t"):
+            raw = raw.rstrip(" ")
         if _PAGE_FOOTER.match(raw):
             continue
         pieces = _split_flattened(raw) if len(raw) >= _FLAT_MIN_CHARS else [raw]

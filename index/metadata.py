@@ -63,8 +63,8 @@ def _clean_title(text: str) -> str:
 def find_title(doc: Document) -> str:
     """The report title: file metadata if it names a report, else the first line (or
     two lines, when the title wraps) that does."""
-    if doc.title and _TITLE_FULL.search(doc.title) and len(doc.title) <= 80:
-        return _clean_title(doc.title)
+    if doc.title and _TITLE_FULL.search(doc.title) and len(doc.title) <= 80 and _YEAR_IN_TITLE.search(doc.title):
+        return _clean_title(doc.title)  # a generic '政府信息公开工作年度报告' names no one
     head = [line.text.strip() for line in doc.lines[:40] if line.text.strip()]
     for i, text in enumerate(head):
         cleaned = _clean_title(text)
@@ -72,8 +72,8 @@ def find_title(doc: Document) -> str:
             continue
         if _TITLE_FULL.search(cleaned):
             before = _clean_title(head[i - 1]) if i else ""
-            if before and len(before) <= 30 and not re.search(r"[。，；]$", before) and (
-                    not _YEAR_IN_TITLE.search(cleaned) or len(cleaned) < 16):
+            names_body = re.match(r"^[^\d]{2,}", cleaned) and not cleaned.startswith(("政府信息", "信息公开"))
+            if before and len(before) <= 30 and not re.search(r"[。，；：:]$", before) and not names_body:
                 return before + cleaned  # '永定区大溪乡2021年' + '政府信息公开工作年度报告'
             return cleaned
         if i + 1 < len(head) and len(cleaned) <= 40:
@@ -138,8 +138,10 @@ def find_body(title: str, text: str) -> str:
         fuller = re.search(re.escape(body) + r"(人民政府|管理委员会|管委会)", text)
         if fuller:
             body += DEPARTMENT_ABBREVIATIONS.get(fuller.group(1), fuller.group(1))
-        elif re.search(r"[乡镇]$", body):
-            body += "人民政府"  # a township report is its 乡/镇人民政府's
+        elif re.search(r"(综合实验区|新区|开发区|示范区)$", body):
+            body += "管理委员会"  # zones are governed by a 管委会
+        elif re.search(r"[乡镇县区市]$", body):
+            body += "人民政府"  # a report named after a place is its government's
     return _complete_with_prefix(body, text)
 
 
@@ -221,6 +223,9 @@ def regions_of(body: str, text: str) -> tuple[str | None, str | None, str | None
 def _find_doc_number(doc: Document):
     """The report's own 文号: a line of its own near the top, or a crawler's 文号 field
     (文号 cited inside sentences belong to other documents)."""
+    field_value = doc.source_fields.get("文号", "").strip()
+    if field_value and _DOC_NUMBER.fullmatch(field_value):
+        return _DOC_NUMBER.fullmatch(field_value)
     for line in doc.lines[:15]:
         text = re.sub(r"^\s*文号\s*[:：]\s*", "", line.text.strip())
         match = _DOC_NUMBER.fullmatch(text)
@@ -240,7 +245,8 @@ def extract_metadata(doc: Document) -> ReportMeta:
     if not body:
         problems.append("issuing body not found")
     number = _find_doc_number(doc)
-    published = _PUBLISH.search(text[:5000])
+    fields = "\n".join(f"{k}: {v}" for k, v in doc.source_fields.items())
+    published = _PUBLISH.search(fields) or _PUBLISH.search(text[:5000])
     if not published:
         for line in reversed(doc.lines[-15:]):
             published = _DATE_LINE.match(line.text)

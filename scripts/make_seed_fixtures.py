@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docx import Document
-from docx.enum.section import WD_ORIENT  # noqa: F401  (kept for readers tweaking the page)
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -141,8 +140,7 @@ def table_block(lines: list[str]) -> Block:
 
 
 def split_tables(blocks: list[Block]) -> list[Block]:
-    """A seed's tab block can hold several tables when no heading line separates them;
-    also classify each."""
+    """Classify each table block (kind 'table:active' | 'table:requests' | 'table:review')."""
     out = []
     for b in blocks:
         if b.kind != "table":
@@ -280,9 +278,6 @@ def set_cell(cell, text: str, size=9, bold=False, align=WD_ALIGN_PARAGRAPH.CENTE
 
 
 def widths(table, cms):
-    for row in table.rows:
-        for idx, tc in enumerate(row._tr.tc_lst):
-            pass
     for col, w in zip(table.columns, cms):
         col.width = Cm(w)
     for row in table.rows:
@@ -413,6 +408,11 @@ def make_doc(seed: Path) -> tuple[Document, list]:
             rfonts = rpr.makeelement(qn("w:rFonts"), {})
             rpr.append(rfonts)
         rfonts.set(qn("w:eastAsia"), "宋体")
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = rpr.makeelement(qn("w:lang"), {})
+            rpr.append(lang)
+        lang.set(qn("w:eastAsia"), "zh-CN")  # so LibreOffice substitutes a Chinese font
     doc.styles["Normal"].font.size = Pt(11)
     cp = doc.core_properties
     cp.author = ""

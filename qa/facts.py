@@ -1,0 +1,299 @@
+"""Read figures from the store: SQL with parameters over the reports/facts/checks tables.
+
+A figure (``qa.understand.Figure``) is one cell or the sum of a few cells of a
+standard table. Reading it for a report gives a ``FigureValue`` whose status says
+what the table holds:
+
+- ``ok``: every cell has a number;
+- ``blank``: every cell is printed empty — 未填报, never 0;
+- ``partial``: some cells are blank; the number is the sum of the filled ones;
+- ``uncertain``: a cell could not be read with confidence; no number is given;
+- ``missing``: the report has no such cell (2019 template without the column, or the
+  table was not extracted).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from index import template as T
+
+from .understand import Catalog, Figure, ReportRef, resolve_column
+
+TABLE_NUMBERS = {T.ACTIVE: "表二", T.APPLICATION: "表三", T.REVIEW: "表四"}
+TABLE_SECTIONS = {T.ACTIVE: 2, T.APPLICATION: 3, T.REVIEW: 4}
+
+# How the standard tables print each row (for quotes).
+ROW_LABELS = {
+    "本年新收": "本年新收政府信息公开申请数量",
+    "上年结转": "上年结转政府信息公开申请数量",
+    "予以公开": "（一）予以公开",
+    "部分公开": "（二）部分公开",
+    "不予公开-属于国家秘密": "（三）不予公开 1.属于国家秘密",
+    "不予公开-其他法律行政法规禁止公开": "（三）不予公开 2.其他法律行政法规禁止公开",
+    "不予公开-危及三安全一稳定": "（三）不予公开 3.危及“三安全一稳定”",
+    "不予公开-保护第三方合法权益": "（三）不予公开 4.保护第三方合法权益",
+    "不予公开-属于三类内部事务信息": "（三）不予公开 5.属于三类内部事务信息",
+    "不予公开-属于四类过程性信息": "（三）不予公开 6.属于四类过程性信息",
+    "不予公开-属于行政执法案卷": "（三）不予公开 7.属于行政执法案卷",
+    "不予公开-属于行政查询事项": "（三）不予公开 8.属于行政查询事项",
+    "无法提供-本机关不掌握相关政府信息": "（四）无法提供 1.本机关不掌握相关政府信息",
+    "无法提供-没有现成信息需要另行制作": "（四）无法提供 2.没有现成信息需要另行制作",
+    "无法提供-补正后申请内容仍不明确": "（四）无法提供 3.补正后申请内容仍不明确",
+    "不予处理-信访举报投诉类申请": "（五）不予处理 1.信访举报投诉类申请",
+    "不予处理-重复申请": "（五）不予处理 2.重复申请",
+    "不予处理-要求提供公开出版物": "（五）不予处理 3.要求提供公开出版物",
+    "不予处理-无正当理由大量反复申请": "（五）不予处理 4.无正当理由大量反复申请",
+    "不予处理-要求行政机关确认或重新出具已获取信息": "（五）不予处理 5.要求行政机关确认或重新出具已获取信息",
+    "其他处理": "（六）其他处理",
+    "其他处理-逾期不补正": "（六）其他处理 1.申请人无正当理由逾期不补正",
+    "其他处理-逾期未缴费": "（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用",
+    "其他处理-其他": "（六）其他处理 3.其他",
+    "总计": "（七）总计",
+    "结转下年度继续办理": "结转下年度继续办理",
+    "规范性文件": "行政规范性文件",
+    "行政诉讼-未经复议直接起诉": "行政诉讼 未经复议直接起诉",
+    "行政诉讼-复议后起诉": "行政诉讼 复议后起诉",
+}
+
+
+def row_label(row: str) -> str:
+    return ROW_LABELS.get(row, row)
+
+
+@dataclass
+class Cell:
+    report_id: str
+    table: str
+    row: str
+    column: str
+    value: str | None
+    number: float | None
+    unit: str | None
+    raw: str | None
+    page: int | None
+    blank: bool
+    uncertain: bool
+    candidates: list[str] = field(default_factory=list)
+
+    @property
+    def quote(self) -> str:
+        """'表三 本年新收政府信息公开申请数量 总计：0'"""
+        if self.blank:
+            shown = "（空白，未填报）"
+        elif self.uncertain:
+            shown = f"（无法确定，可能为 {' / '.join(self.candidates)}）" if self.candidates else "（无法确定）"
+        else:
+            shown = self.value if self.value is not None else (self.raw or "")
+        return f"{TABLE_NUMBERS.get(self.table, self.table)} {row_label(self.row)} {self.column}：{shown}"
+
+    def to_dict(self) -> dict:
+        return {"report_id": self.report_id, "table": self.table, "row": self.row, "column": self.column,
+                "value": self.value, "unit": self.unit, "page": self.page, "blank": self.blank,
+                "uncertain": self.uncertain}
+
+
+@dataclass
+class FigureValue:
+    report: ReportRef
+    figure: Figure
+    cells: list[Cell]
+    status: str  # ok | blank | partial | uncertain | missing
+    number: float | None
+    reason: str = ""  # why it is missing or uncertain
+
+    @property
+    def has_number(self) -> bool:
+        return self.status in ("ok", "partial") and self.number is not None
+
+    @property
+    def text_value(self) -> str | None:
+        """The number as printed when it is one cell; otherwise the formatted sum."""
+        if not self.has_number:
+            return None
+        filled = [c for c in self.cells if not c.blank]
+        if len(filled) == 1 and filled[0].value is not None:
+            return filled[0].value
+        from .understand import fmt_number
+        return fmt_number(round(self.number, 6))
+
+    @property
+    def unit(self) -> str:
+        units = {c.unit for c in self.cells if c.unit}
+        if len(units) == 1:
+            return units.pop()
+        return self.figure.unit
+
+    @property
+    def quote(self) -> str:
+        if not self.cells:
+            return ""
+        if len(self.cells) == 1:
+            return self.cells[0].quote
+        table = TABLE_NUMBERS.get(self.figure.table, self.figure.table)
+        parts = []
+        for c in self.cells:
+            shown = "空白" if c.blank else ("无法确定" if c.uncertain else (c.value or ""))
+            label = row_label(c.row)
+            if len({x.row for x in self.cells}) == 1:
+                label = c.column
+            elif len({x.column for x in self.cells}) > 1:
+                label = f"{label} {c.column}"
+            parts.append(f"{label}：{shown}")
+        head = ""
+        if len({x.row for x in self.cells}) == 1:
+            head = f" {row_label(self.cells[0].row)}"
+        elif len({x.column for x in self.cells}) == 1:
+            head = f"（{self.cells[0].column}列）"
+        return f"{table}{head} " + "；".join(parts)
+
+
+def _row_matches(pattern: str, row: str) -> bool:
+    if pattern.endswith("*"):
+        stem = pattern[:-1]
+        return row == stem.rstrip("-") or row.startswith(stem if stem.endswith("-") else stem + "-")
+    return row == pattern
+
+
+def _template_of(db: sqlite3.Connection, report: ReportRef) -> str | None:
+    if report.template:
+        return report.template
+    row = db.execute("SELECT 1 FROM facts WHERE report_id = ? AND tbl = ? AND col = ? LIMIT 1",
+                     (report.id, T.ACTIVE, "本年新制作数量")).fetchone()
+    return "2019" if row else "2021"
+
+
+def _cells(db: sqlite3.Connection, report_ids: list[str], table: str) -> dict[str, list[Cell]]:
+    out: dict[str, list[Cell]] = {rid: [] for rid in report_ids}
+    if not report_ids:
+        return out
+    marks = ",".join("?" * len(report_ids))
+    rows = db.execute(
+        f"SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain, candidates "
+        f"FROM facts WHERE tbl = ? AND report_id IN ({marks})", (table, *report_ids)).fetchall()
+    for r in rows:
+        candidates = []
+        if r["candidates"]:
+            try:
+                candidates = [str(c) for c in json.loads(r["candidates"])]
+            except (ValueError, TypeError):
+                candidates = []
+        out[r["report_id"]].append(Cell(r["report_id"], r["tbl"], r["row"], r["col"], r["value"], r["number"],
+                                        r["unit"], r["raw"], r["page"], bool(r["blank"]), bool(r["uncertain"]),
+                                        candidates))
+    return out
+
+
+_ROW_ORDER = {spec.key: i for i, spec in enumerate(T.rows_for("2019") + T.rows_for("2021")
+                                                  + T.APPLICATION_ROWS_2019)}
+
+
+def figure_values(db: sqlite3.Connection, reports: list[ReportRef], figure: Figure) -> list[FigureValue]:
+    """The figure for each report, in the order given."""
+    by_report = _cells(db, [r.id for r in reports], figure.table)
+    values = []
+    for report in reports:
+        version = _template_of(db, report)
+        columns = [resolve_column(c, version) for c in figure.columns]
+        if any(c is None for c in columns):
+            values.append(FigureValue(report, figure, [], "missing", None,
+                                      f"该报告使用{version}年版表格，没有这一栏"))
+            continue
+        cells = [c for c in by_report.get(report.id, [])
+                 if c.column in columns and any(_row_matches(p, c.row) for p in figure.rows)]
+        if len(figure.rows) == 1 and figure.rows[0] == "其他处理*":
+            # a report prints （六）其他处理 either as one row or as three sub-rows
+            printed = [c for c in cells if not c.blank or c.row == "其他处理"]
+            cells = printed or cells
+        cells.sort(key=lambda c: (_ROW_ORDER.get(c.row, 99), columns.index(c.column)))
+        if not cells:
+            has_table = bool(by_report.get(report.id))
+            reason = "该报告的表格中没有这一项" if has_table else "该报告的这张表格未能提取"
+            values.append(FigureValue(report, figure, [], "missing", None, reason))
+            continue
+        if any(c.uncertain for c in cells):
+            bad = [c for c in cells if c.uncertain]
+            reason = "；".join(f"{row_label(c.row)} {c.column} 读数不确定" +
+                              (f"（可能为 {' / '.join(c.candidates)}）" if c.candidates else "") for c in bad)
+            values.append(FigureValue(report, figure, cells, "uncertain", None, reason))
+            continue
+        filled = [c for c in cells if not c.blank and c.value is not None]
+        if not filled:
+            values.append(FigureValue(report, figure, cells, "blank", None, "表格该栏为空（未填报）"))
+            continue
+        total = sum(float(c.value) for c in filled)
+        status = "ok" if len(filled) == len(cells) else "partial"
+        reason = "" if status == "ok" else f"其中 {len(cells) - len(filled)} 个单元格未填报，未计入"
+        values.append(FigureValue(report, figure, cells, status, total, reason))
+    return values
+
+
+def failed_checks(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, list[dict]]:
+    """Checks each report fails, with the equation as its detail."""
+    out: dict[str, list[dict]] = {rid: [] for rid in report_ids}
+    if not report_ids:
+        return out
+    marks = ",".join("?" * len(report_ids))
+    for r in db.execute(f"SELECT report_id, rule, scope, detail FROM checks WHERE passed = 0 "
+                        f"AND report_id IN ({marks}) ORDER BY rowid", tuple(report_ids)):
+        out[r["report_id"]].append({"rule": r["rule"], "scope": r["scope"], "detail": r["detail"]})
+    return out
+
+
+def blank_cells(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, list[Cell]]:
+    """Cells printed empty, per report."""
+    out: dict[str, list[Cell]] = {rid: [] for rid in report_ids}
+    if not report_ids:
+        return out
+    marks = ",".join("?" * len(report_ids))
+    for r in db.execute(
+            f"SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain FROM facts "
+            f"WHERE blank = 1 AND report_id IN ({marks})", tuple(report_ids)):
+        out[r["report_id"]].append(Cell(r["report_id"], r["tbl"], r["row"], r["col"], None, None, r["unit"],
+                                        r["raw"], r["page"], True, bool(r["uncertain"])))
+    for cells in out.values():
+        cells.sort(key=lambda c: (list(TABLE_NUMBERS).index(c.table) if c.table in TABLE_NUMBERS else 9,
+                                  _ROW_ORDER.get(c.row, 99)))
+    return out
+
+
+def uncertain_cells(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, int]:
+    out = {rid: 0 for rid in report_ids}
+    if not report_ids:
+        return out
+    marks = ",".join("?" * len(report_ids))
+    for r in db.execute(f"SELECT report_id, COUNT(*) AS n FROM facts WHERE uncertain = 1 "
+                        f"AND report_id IN ({marks}) GROUP BY report_id", tuple(report_ids)):
+        out[r["report_id"]] = r["n"]
+    return out
+
+
+def has_tables(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, bool]:
+    out = {rid: False for rid in report_ids}
+    if not report_ids:
+        return out
+    marks = ",".join("?" * len(report_ids))
+    for r in db.execute(f"SELECT DISTINCT report_id FROM facts WHERE report_id IN ({marks})", tuple(report_ids)):
+        out[r["report_id"]] = True
+    return out
+
+
+def section(db: sqlite3.Connection, report_id: str, number: int) -> dict | None:
+    r = db.execute("SELECT number, title, text, page_start, page_end FROM sections WHERE report_id = ? AND number = ?",
+                   (report_id, number)).fetchone()
+    return dict(r) if r else None
+
+
+def sections(db: sqlite3.Connection, report_ids: list[str]) -> list[dict]:
+    if not report_ids:
+        return []
+    marks = ",".join("?" * len(report_ids))
+    return [dict(r) for r in db.execute(
+        f"SELECT report_id, number, title, text, page_start, page_end FROM sections "
+        f"WHERE report_id IN ({marks}) ORDER BY report_id, number", tuple(report_ids))]
+
+
+def load_catalog(db: sqlite3.Connection) -> Catalog:
+    return Catalog.from_db(db)

@@ -1,0 +1,183 @@
+"""Find the passages that answer a question: dense (m3e + chroma), BM25, or both.
+
+    from qa.retrieve import search
+    hits = search("var/index", "交岔乡2021年收到多少政府信息公开申请", k=5, year=2021)
+    hits[0].report_id, hits[0].section, hits[0].page_start, hits[0].text
+
+``mode``: ``'hybrid'`` (default: weighted reciprocal-rank fusion of both lists),
+``'bm25'`` or ``'dense'``. Filters: ``year`` (int), ``level`` (township/county/city/
+province/department) and ``agency`` (matched against each report's body, short name
+and title, either way round: '交岔乡' and '彭阳县交岔乡人民政府' both match). Filters
+are a chroma ``where`` for dense search and a mask over the BM25 scores, so both
+lists only ever hold allowed passages.
+
+Opened indexes (passages, BM25, chroma client) are cached per build directory, and
+the embedding model once per process; the first query of a process pays for loading.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from index import lexical, passages, store, vectors
+from index.build import current_dir
+from index.embeddings import embed_query
+from index.passages import Passage
+
+MODES = ("hybrid", "dense", "bm25")
+LEVELS = ("township", "county", "city", "province", "department")
+
+# Weighted reciprocal-rank fusion, chosen on tests/retrieval_questions.jsonl
+# (scripts/bench_retrieval.py): score = sum(weight / (RRF_K + rank)).
+RRF_K = 60
+BM25_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
+CANDIDATES = 50  # passages taken from each list before fusion
+
+
+class IndexNotFound(FileNotFoundError):
+    """No built index (or no retrieval index in it) at the given directory."""
+
+
+@dataclass
+class Hit(Passage):
+    score: float = 0.0
+    rank: int = 0  # 1-based
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+
+class _OpenIndex:
+    """One build directory, opened for searching."""
+
+    def __init__(self, build_dir: Path):
+        self.build_dir = build_dir
+        if not (build_dir / lexical.BM25_DIR).exists():
+            raise IndexNotFound(f"{build_dir} has no retrieval index: rebuild it with the retrieval stage")
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            self.passages = {p.id: p for p in passages.load_passages(db)}
+            self.reports = [dict(r) for r in db.execute(
+                "SELECT id, title, body, short_name FROM reports")]
+        finally:
+            db.close()
+        self.lexical = lexical.LexicalIndex.load(build_dir / lexical.BM25_DIR)
+        self._client = None
+        self._collection = None
+        self._lock = threading.Lock()
+
+    @property
+    def collection(self):
+        with self._lock:
+            if self._collection is None:
+                self._client = vectors.open_client(self.build_dir)
+                self._collection = vectors.get_collection(self._client, create=False)
+            return self._collection
+
+    def close(self) -> None:
+        vectors.close_client(self._client)
+        self._client = self._collection = None
+
+    def agency_reports(self, agency: str) -> set[str]:
+        agency = agency.strip()
+        out = set()
+        for r in self.reports:
+            names = [n for n in (r["body"], r["short_name"], r["title"]) if n]
+            if any(agency in n or (len(n) >= 2 and n in agency and n != r["title"]) for n in names):
+                out.add(r["id"])
+        return out
+
+
+_open: dict[Path, _OpenIndex] = {}
+_open_lock = threading.Lock()
+
+
+def open_index(index_dir: str | Path) -> _OpenIndex:
+    """The served build of `index_dir`, opened once (reopened when a new build is served)."""
+    build = current_dir(index_dir)
+    if build is None:
+        raise IndexNotFound(f"no index at {index_dir}: build one with scripts/build_index.py")
+    build = build.resolve()
+    with _open_lock:
+        opened = _open.get(build)
+        if opened is None:
+            opened = _OpenIndex(build)
+            # builds no longer served under this index dir are closed
+            for path in [p for p in _open if p.parent == build.parent]:
+                _open.pop(path).close()
+            _open[build] = opened
+    return opened
+
+
+def _where(report_ids: set[str] | None, year: int | None, level: str | None) -> dict | None:
+    clauses = []
+    if report_ids is not None:
+        clauses.append({"report_id": {"$in": sorted(report_ids)}})
+    if year is not None:
+        clauses.append({"year": year})
+    if level is not None:
+        clauses.append({"level": level})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _check(query: str, k: int, mode: str, level: str | None, year) -> None:
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    if year is not None and not isinstance(year, int):
+        raise ValueError(f"year must be an int, not {year!r}")
+    if not query or not query.strip():
+        raise ValueError("empty query")
+
+
+def fuse(ranked: list[tuple[list[str], float]], rrf_k: int = RRF_K) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of (ids best first, weight) lists."""
+    scores: dict[str, float] = {}
+    for ids, weight in ranked:
+        for rank, pid in enumerate(ids, 1):
+            scores[pid] = scores.get(pid, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = None,
+           agency: str | None = None, level: str | None = None, mode: str = "hybrid") -> list[Hit]:
+    """The k passages best matching `query`, best first (fewer when the filters leave
+    fewer). Raises IndexNotFound, or ValueError for a bad argument."""
+    _check(query, k, mode, level, year)
+    index = open_index(index_dir)
+    report_ids = index.agency_reports(agency) if agency else None
+    if report_ids is not None and not report_ids:
+        return []
+    n = max(CANDIDATES, k) if mode == "hybrid" else k
+    bm25: list[tuple[str, float]] = []
+    dense: list[tuple[str, float]] = []
+    if mode in ("bm25", "hybrid"):
+        bm25 = index.lexical.search(query, n, index.lexical.mask(report_ids, year, level))
+    if mode in ("dense", "hybrid"):
+        dense = vectors.query(index.collection, embed_query(query), n, _where(report_ids, year, level))
+    bm25_rank = {pid: i for i, (pid, _) in enumerate(bm25, 1)}
+    dense_rank = {pid: i for i, (pid, _) in enumerate(dense, 1)}
+    if mode == "bm25":
+        ranked = bm25
+    elif mode == "dense":
+        ranked = dense
+    else:
+        ranked = fuse([([p for p, _ in bm25], BM25_WEIGHT), ([p for p, _ in dense], DENSE_WEIGHT)])
+    hits = []
+    for pid, score in ranked:
+        passage = index.passages.get(pid)
+        if passage is None:  # chroma and the passages table disagree: skip, never crash
+            continue
+        hits.append(Hit(**{f.name: getattr(passage, f.name) for f in fields(Passage)},
+                        score=score, rank=len(hits) + 1,
+                        bm25_rank=bm25_rank.get(pid), dense_rank=dense_rank.get(pid)))
+        if len(hits) == k:
+            break
+    return hits

@@ -1,0 +1,836 @@
+"""Understand a question: which reports, which figure, what to do with it.
+
+``understand(question, history, catalog)`` turns a Chinese question into a ``Query``:
+
+- entities linked against the reports in the store (``Catalog``): issuing bodies by
+  full name, short name or region (交岔乡, 彭阳县交岔乡, 洪泽区, 平潭), administrative
+  levels (乡镇, 县区, 市, 省, 部门), years (2021年, 21年, 去年, 今年/最新, 2019到2023年);
+- the figure asked for, through a vocabulary that maps how people speak to the
+  canonical cells of ``index.template`` (收到/受理/有人申请 → 依申请 本年新收 总计,
+  老百姓/个人 → 自然人, 收了多少钱 → 行政事业性收费 本年收费金额, 被告 → 行政诉讼 …);
+- the intent: lookup, list, aggregate (sum/avg/count), rank, compare, trend, yesno, text;
+- a condition for lists and counts (= 0, > N, < N, blank, failing a check).
+
+A follow-up (``那官厅镇呢？``, ``2020年呢？``, ``行政处罚呢？``) inherits from the
+previous turns whatever it leaves out. Typos are tolerated: one wrong character in a
+body name (交叉乡 → 交岔乡), common OCR confusions (沐阳 → 沭阳) and full-width digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from index import template as T
+
+INTENTS = ("lookup", "list", "aggregate", "rank", "compare", "trend", "yesno", "text")
+LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "市", "province": "省级",
+               "department": "部门"}
+MAX_QUESTION_CHARS = 2000
+
+
+class QuestionError(ValueError):
+    """A question that cannot be taken (empty, too long); the message says why."""
+
+
+# ----------------------------------------------------------------------------- figures
+@dataclass(frozen=True)
+class Figure:
+    """What to read from the tables: the sum of ``rows`` × ``columns`` of ``table``.
+
+    A row ending in ``*`` matches the row and its sub-rows (``不予公开-*``). A column
+    starting with ``@`` is resolved per template version (see ``resolve_column``)."""
+
+    name: str  # how the answer names it, e.g. '本年新收政府信息公开申请'
+    table: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    unit: str = "件"
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}|{','.join(self.rows)}|{','.join(self.columns)}"
+
+
+# Columns of 主动公开 that differ between the 2019 and 2021 templates.
+_VERSION_COLUMNS = {
+    "@issued": {"2021": "本年制发件数", "2019": "本年新制作数量"},
+    "@published": {"2021": "本年制发件数", "2019": "本年新公开数量"},
+    "@repealed": {"2021": "本年废止件数", "2019": None},
+    "@in_force": {"2021": "现行有效件数", "2019": "对外公开总数量"},
+    "@decisions": {"2021": "本年处理决定数量", "2019": "处理决定数量"},
+    "@fee": {"2021": "本年收费金额", "2019": None},
+    "@items": {"2021": None, "2019": "上一年项目数量"},
+    "@change": {"2021": None, "2019": "本年增/减"},
+}
+COLUMN_WORDS = {"@issued": "本年制发", "@published": "本年新公开", "@repealed": "本年废止",
+                "@in_force": "现行有效", "@decisions": "本年处理决定数量", "@fee": "本年收费金额",
+                "@items": "上一年项目数量", "@change": "本年增/减"}
+
+
+def resolve_column(column: str, template: str | None) -> str | None:
+    """The canonical column of a (possibly version-dependent) column for a report."""
+    if not column.startswith("@"):
+        return column
+    return _VERSION_COLUMNS[column].get(template or "2021")
+
+
+_LEGAL = ("商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他")
+
+# (pattern, priority, table, rows, default column spec, name, unit)
+# Higher priority wins; among equals the longer match wins.
+_ROW_VOCAB: list[tuple[str, int, str, tuple[str, ...], str, str, str]] = [
+    # 依申请: sub-rows
+    (r"国家秘密|涉密", 3, T.APPLICATION, ("不予公开-属于国家秘密",), "总计", "不予公开（属于国家秘密）", "件"),
+    (r"法律行政法规禁止|法律法规禁止", 3, T.APPLICATION, ("不予公开-其他法律行政法规禁止公开",), "总计",
+     "不予公开（其他法律行政法规禁止公开）", "件"),
+    (r"三安全|一稳定", 3, T.APPLICATION, ("不予公开-危及三安全一稳定",), "总计", "不予公开（危及“三安全一稳定”）", "件"),
+    (r"第三方", 3, T.APPLICATION, ("不予公开-保护第三方合法权益",), "总计", "不予公开（保护第三方合法权益）", "件"),
+    (r"内部事务", 3, T.APPLICATION, ("不予公开-属于三类内部事务信息",), "总计", "不予公开（属于三类内部事务信息）", "件"),
+    (r"过程性信息|过程性", 3, T.APPLICATION, ("不予公开-属于四类过程性信息",), "总计", "不予公开（属于四类过程性信息）", "件"),
+    (r"执法案卷", 3, T.APPLICATION, ("不予公开-属于行政执法案卷",), "总计", "不予公开（属于行政执法案卷）", "件"),
+    (r"查询事项", 3, T.APPLICATION, ("不予公开-属于行政查询事项",), "总计", "不予公开（属于行政查询事项）", "件"),
+    (r"不掌握", 3, T.APPLICATION, ("无法提供-本机关不掌握相关政府信息",), "总计", "无法提供（本机关不掌握相关政府信息）", "件"),
+    (r"另行制作|没有现成", 3, T.APPLICATION, ("无法提供-没有现成信息需要另行制作",), "总计",
+     "无法提供（没有现成信息需要另行制作）", "件"),
+    (r"补正后.{0,6}不明确|仍不明确", 3, T.APPLICATION, ("无法提供-补正后申请内容仍不明确",), "总计",
+     "无法提供（补正后申请内容仍不明确）", "件"),
+    (r"信访|举报|投诉", 3, T.APPLICATION, ("不予处理-信访举报投诉类申请",), "总计", "不予处理（信访举报投诉类申请）", "件"),
+    (r"重复申请", 3, T.APPLICATION, ("不予处理-重复申请",), "总计", "不予处理（重复申请）", "件"),
+    (r"出版物", 3, T.APPLICATION, ("不予处理-要求提供公开出版物",), "总计", "不予处理（要求提供公开出版物）", "件"),
+    (r"大量反复", 3, T.APPLICATION, ("不予处理-无正当理由大量反复申请",), "总计", "不予处理（无正当理由大量反复申请）", "件"),
+    (r"重新出具|确认或重新", 3, T.APPLICATION, ("不予处理-要求行政机关确认或重新出具已获取信息",), "总计",
+     "不予处理（要求行政机关确认或重新出具已获取信息）", "件"),
+    (r"逾期不补正|不补正", 3, T.APPLICATION, ("其他处理-逾期不补正",), "总计", "其他处理（逾期不补正）", "件"),
+    (r"逾期未.{0,6}缴|未缴费|没交费|不交费|收费通知", 3, T.APPLICATION, ("其他处理-逾期未缴费",), "总计",
+     "其他处理（逾期未按收费通知缴纳费用）", "件"),
+    (r"上一?年度?结转|去年结转|从上一?年.{0,4}转|上年度?转", 3, T.APPLICATION, ("上年结转",), "总计",
+     "上年结转政府信息公开申请", "件"),
+    # 依申请: rows and row groups
+    (r"予以公开|全部公开|同意公开", 2, T.APPLICATION, ("予以公开",), "总计", "予以公开", "件"),
+    (r"部分公开", 2, T.APPLICATION, ("部分公开",), "总计", "部分公开", "件"),
+    (r"不予公开|不公开|拒绝公开|不给公开", 2, T.APPLICATION, ("不予公开-*",), "总计", "不予公开", "件"),
+    (r"无法提供|没法提供|提供不了|不能提供", 2, T.APPLICATION, ("无法提供-*",), "总计", "无法提供", "件"),
+    (r"不予处理|不处理", 2, T.APPLICATION, ("不予处理-*",), "总计", "不予处理", "件"),
+    (r"其他处理", 2, T.APPLICATION, ("其他处理*",), "总计", "其他处理", "件"),
+    (r"结转下|转下年|转入下|结转到|下年度继续|继续办理|结转", 2, T.APPLICATION, ("结转下年度继续办理",), "总计",
+     "结转下年度继续办理", "件"),
+    (r"办结|办理结果|答复了?多少|答复.{0,3}件|处理了?多少|办理了?多少|办完|处理完", 2, T.APPLICATION, ("总计",),
+     "总计", "办理结果总计", "件"),
+    (r"新收|收到|受理|接到|接收|申请数|申请量|申请件|申请总数|有人申请|人申请|申请了|提出.{0,4}申请|"
+     r"提交.{0,4}申请|依申请|申请公开|申请", 1, T.APPLICATION, ("本年新收",), "总计",
+     "本年新收政府信息公开申请", "件"),
+    # 主动公开
+    (r"规章", 2, T.ACTIVE, ("规章",), "@issued", "规章", "件"),
+    (r"规范性文件|红头文件", 2, T.ACTIVE, ("规范性文件",), "@issued", "行政规范性文件", "件"),
+    (r"行政许可|许可|审批", 2, T.ACTIVE, ("行政许可",), "@decisions", "行政许可", "件"),
+    (r"其他对外管理服务", 2, T.ACTIVE, ("其他对外管理服务事项",), "@decisions", "其他对外管理服务事项", "件"),
+    (r"行政处罚|处罚|罚款|罚了", 2, T.ACTIVE, ("行政处罚",), "@decisions", "行政处罚", "件"),
+    (r"行政强制|强制措施|强制", 2, T.ACTIVE, ("行政强制",), "@decisions", "行政强制", "件"),
+    (r"行政事业性收费|事业性收费|收费|收了?多少钱|收.{0,3}钱|收取.{0,4}费", 2, T.ACTIVE, ("行政事业性收费",), "@fee",
+     "行政事业性收费", "万元"),
+    (r"政府集中采购|集中采购|采购", 2, T.ACTIVE, ("政府集中采购",), "采购项目数量", "政府集中采购", "项"),
+    # 复议诉讼
+    (r"未经复议直接起诉|直接起诉|直接告", 3, T.REVIEW, ("行政诉讼-未经复议直接起诉",), "总计",
+     "行政诉讼（未经复议直接起诉）", "件"),
+    (r"复议后起诉|复议后.{0,2}告|复议之后起诉", 3, T.REVIEW, ("行政诉讼-复议后起诉",), "总计", "行政诉讼（复议后起诉）", "件"),
+    (r"行政复议|复议", 2, T.REVIEW, ("行政复议",), "总计", "行政复议", "件"),
+    (r"行政诉讼|诉讼|被告|起诉|告上法庭|打官司|被诉|官司|告政府", 2, T.REVIEW, ("行政诉讼-*",), "总计", "行政诉讼", "件"),
+]
+_ROW_VOCAB_RE = [(re.compile(p), prio, tbl, rows, col, name, unit)
+                 for p, prio, tbl, rows, col, name, unit in _ROW_VOCAB]
+
+# Words that are not the 行政事业性收费 figure although they mention a fee.
+_NOT_FEE = re.compile(r"信息处理费|处理费")
+
+_APPLICANT_VOCAB = [
+    (r"法人或其他组织|法人和其他组织|法人", _LEGAL, "法人或其他组织"),
+    (r"自然人|老百姓|个人|群众|公民|市民|居民|村民|普通人", ("自然人",), "自然人"),
+    (r"商业企业|企业|公司|商家", ("商业企业",), "商业企业"),
+    (r"科研机构|科研|研究机构|高校", ("科研机构",), "科研机构"),
+    (r"社会公益组织|公益组织|社会组织", ("社会公益组织",), "社会公益组织"),
+    (r"法律服务机构|律师|律所", ("法律服务机构",), "法律服务机构"),
+]
+_REVIEW_COLUMN_VOCAB = [
+    (r"维持", "结果维持"), (r"纠正|撤销|败诉|改判", "结果纠正"), (r"其他结果", "其他结果"),
+    (r"尚未审结|未审结|还没.{0,2}(审结|结案|判)|在审|未结", "尚未审结"),
+]
+_ACTIVE_COLUMN_VOCAB = [
+    (r"废止|废除|作废", "@repealed"), (r"现行有效|有效的|还有效|对外公开总数", "@in_force"),
+    (r"新公开", "@published"), (r"制发|新制作|出台|制定|发布了?多少|印发|新发", "@issued"),
+    (r"上一年项目|项目数量?", "@items"), (r"增减|增/减|增加或减少", "@change"),
+    (r"处理决定|决定", "@decisions"),
+]
+
+
+def find_figure(text: str) -> Figure | None:
+    """The figure a question names, or None."""
+    best = None
+    for regex, prio, tbl, rows, col, name, unit in _ROW_VOCAB_RE:
+        for m in regex.finditer(text):
+            if tbl == T.ACTIVE and rows == ("行政事业性收费",) and _NOT_FEE.search(text[max(0, m.start() - 4):m.end() + 4]):
+                continue
+            score = (prio, len(m.group(0)))
+            if best is None or score > best[0]:
+                best = (score, tbl, rows, col, name, unit)
+    if best is None:
+        return None
+    _, tbl, rows, col, name, unit = best
+    columns: tuple[str, ...] = (col,)
+    if tbl == T.APPLICATION:
+        for pattern, cols, label in _APPLICANT_VOCAB:
+            if re.search(pattern, text):
+                columns, name = cols, f"{name}（{label}）"
+                break
+    elif tbl == T.REVIEW:
+        for pattern, column in _REVIEW_COLUMN_VOCAB:
+            if re.search(pattern, text):
+                columns, name = (column,), f"{name}（{column}）"
+                break
+    elif tbl == T.ACTIVE:
+        if rows == ("政府集中采购",):
+            if re.search(r"金额|多少钱|花了", text):
+                columns, name, unit = ("采购总金额",), "政府集中采购（采购总金额）", ""
+            else:
+                name = "政府集中采购（采购项目数量）"
+        elif rows != ("行政事业性收费",):
+            for pattern, column in _ACTIVE_COLUMN_VOCAB:
+                if re.search(pattern, text):
+                    columns = (column,)
+                    break
+            if columns[0] != col or col != "@decisions":
+                name = f"{name}（{COLUMN_WORDS.get(columns[0], columns[0])}）"
+            if columns[0] in ("@items", "@change"):
+                unit = "项"
+    return Figure(name, tbl, rows, columns, unit)
+
+
+# ----------------------------------------------------------------------------- catalog
+@dataclass(frozen=True)
+class ReportRef:
+    id: str
+    title: str
+    body: str
+    short_name: str
+    level: str | None
+    year: int | None
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    template: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How answers name the body (short but unambiguous)."""
+        return self.short_name or self.body
+
+
+_GOV_SUFFIX = re.compile(r"(人民政府办公厅|人民政府办公室|人民政府|管理委员会|管委会|街道办事处|办事处)$")
+_REGION_PART = re.compile(r"[\u4e00-\u9fff]{1,7}?(?:省|自治区|市|州|盟|县|旗|区|乡|镇|街道)")
+_ABBREVIATIONS = (("发展和改革", "发改"), ("科学技术委员会", "科委"), ("人民政府办公厅", "政府办公厅"),
+                  ("人民政府办公室", "政府办"), ("人力资源和社会保障", "人社"), ("自然资源和规划", "自然资源"),
+                  ("住房和城乡建设", "住建"), ("市场监督管理", "市场监管"), ("生态环境", "环保"))
+_ADMIN_SUFFIX = re.compile(r"(综合实验区|经济技术开发区|高新技术产业开发区|开发区|新区|自治区|街道|省|市|州|县|区|乡|镇)$")
+
+
+def _strip(name: str) -> str:
+    return re.sub(r"（.*?）|\(.*?\)", "", name or "")
+
+
+def body_aliases(ref: ReportRef) -> set[str]:
+    """Every way a question may name the body of a report."""
+    out: set[str] = set()
+    for name in (ref.body, ref.short_name):
+        name = _strip(name)
+        if not name:
+            continue
+        out.add(name)
+        stem = _GOV_SUFFIX.sub("", name)
+        out.add(stem)
+        parts = _REGION_PART.findall(stem)
+        if parts and "".join(parts) == stem:
+            for i in range(1, len(parts)):
+                out.add("".join(parts[i:]))
+        elif parts and stem.startswith("".join(parts)) and len(stem) > len("".join(parts)) + 1:
+            out.add(stem[len("".join(parts)):])  # a department without its region chain
+        for long, short in _ABBREVIATIONS:
+            for n in list(out):
+                if long in n:
+                    out.add(n.replace(long, short))
+        if name.endswith(("人民政府办公厅", "人民政府办公室")):
+            region = name[: -7]
+            out |= {region + "人民政府", region + "政府", region + "政府办", region + "政府办公厅"}
+    for n in list(out):
+        short = _ADMIN_SUFFIX.sub("", n)
+        if len(short) >= 2 and short != n:
+            out.add(short)
+    return {a for a in out if len(a) >= 2}
+
+
+def region_aliases(ref: ReportRef) -> set[str]:
+    out = set()
+    for region in (ref.province, ref.city, ref.county):
+        if region:
+            out.add(region)
+            short = _ADMIN_SUFFIX.sub("", region)
+            if len(short) >= 2:
+                out.add(short)
+    return out
+
+
+@dataclass
+class Catalog:
+    """The reports of an index, with the names a question may use for them."""
+
+    reports: list[ReportRef]
+    aliases: dict[str, set[str]] = field(default_factory=dict)  # alias -> bodies
+    regions: dict[str, set[str]] = field(default_factory=dict)  # region alias -> bodies
+
+    def __post_init__(self):
+        alias_bodies: dict[str, set[str]] = {}
+        for ref in self.reports:
+            for alias in body_aliases(ref):
+                alias_bodies.setdefault(alias, set()).add(ref.body)
+        # An alias naming several bodies only identifies the ones whose own name it is.
+        for alias, bodies in alias_bodies.items():
+            if len(bodies) > 1:
+                exact = {r.body for r in self.reports if alias in (r.body, r.short_name) and r.body in bodies}
+                bodies = exact or bodies
+            self.aliases[alias] = bodies
+        for ref in self.reports:
+            for alias in region_aliases(ref):
+                self.regions.setdefault(alias, set()).add(ref.body)
+
+    @classmethod
+    def from_db(cls, db) -> "Catalog":
+        rows = db.execute(
+            "SELECT id, title, body, short_name, level, year, province, city, county, template "
+            "FROM reports ORDER BY year, id").fetchall()
+        refs = [ReportRef(r["id"], r["title"] or "", r["body"] or r["short_name"] or r["id"],
+                          r["short_name"] or r["body"] or r["id"], r["level"], r["year"], r["province"],
+                          r["city"], r["county"], r["template"]) for r in rows]
+        return cls(refs)
+
+    @property
+    def bodies(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for r in self.reports:
+            seen.setdefault(r.body, None)
+        return list(seen)
+
+    def reports_of(self, body: str) -> list[ReportRef]:
+        return sorted((r for r in self.reports if r.body == body), key=lambda r: (r.year or 0, r.id))
+
+    def years(self, bodies: list[str] | None = None) -> list[int]:
+        return sorted({r.year for r in self.reports if r.year and (not bodies or r.body in bodies)})
+
+    def name_of(self, body: str) -> str:
+        refs = self.reports_of(body)
+        return refs[0].name if refs else body
+
+    def level_of(self, body: str) -> str | None:
+        refs = self.reports_of(body)
+        return refs[0].level if refs else None
+
+
+# ----------------------------------------------------------------------------- query
+@dataclass
+class Condition:
+    op: str  # '=', '>', '<', '>=', '<=', 'blank', 'failing', 'any'
+    value: float | None = None
+
+    def describe(self) -> str:
+        if self.op == "blank":
+            return "未填报"
+        if self.op == "failing":
+            return "未通过校验"
+        if self.op == "=" and self.value == 0:
+            return "为0"
+        return f"{self.op} {fmt_number(self.value)}" if self.value is not None else self.op
+
+
+@dataclass
+class Query:
+    question: str
+    intent: str = "lookup"
+    bodies: list[str] = field(default_factory=list)  # canonical bodies (reports.body)
+    region: str | None = None  # a region filter (its name as asked)
+    region_bodies: list[str] = field(default_factory=list)
+    level: str | None = None
+    years: list[int] = field(default_factory=list)
+    year_words: str | None = None  # '去年' … as asked, for the answer
+    figure: Figure | None = None
+    condition: Condition | None = None
+    aggregate: str | None = None  # 'sum' | 'avg' | 'count'
+    order: str = "desc"
+    k: int | None = None
+    check_question: bool = False  # asks whether the report's numbers add up
+    unknown_bodies: list[str] = field(default_factory=list)  # named but not in the index
+    text_query: str = ""
+    follow_up: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "intent": self.intent, "bodies": self.bodies, "region": self.region, "level": self.level,
+            "years": self.years, "figure": self.figure.key if self.figure else None,
+            "figure_name": self.figure.name if self.figure else None,
+            "condition": None if self.condition is None else [self.condition.op, self.condition.value],
+            "aggregate": self.aggregate, "order": self.order, "k": self.k,
+            "check_question": self.check_question, "unknown_bodies": self.unknown_bodies,
+            "follow_up": self.follow_up,
+        }
+
+
+def fmt_number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+# ----------------------------------------------------------------------------- normalising
+_TYPOS = {"沐阳": "沭阳", "申清": "申请", "神请": "申请", "申情": "申请", "行证": "行政", "形政": "行政",
+          "公升": "公开", "复仪": "复议", "付议": "复议", "诉送": "诉讼", "处发": "处罚", "处法": "处罚",
+          "规范姓": "规范性", "结砖": "结转", "洪择": "洪泽", "评潭": "平潭", "平谭": "平潭", "淮按": "淮安",
+          "岂业": "企业", "收刀": "收到", "兽理": "受理", "少于等于": "<=", "多少个件": "多少件"}
+_CN_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+              "六": "6", "七": "7", "八": "8", "九": "9"}
+
+
+def normalize_question(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"\s+", "", text)
+    for wrong, right in _TYPOS.items():
+        text = text.replace(wrong, right)
+    # Chinese-numeral years: 二〇二一年 → 2021年
+    text = re.sub(r"[二][〇零][一二三四五六七八九〇零]{2}(?=年)",
+                  lambda m: "".join(_CN_DIGITS[c] for c in m.group(0)), text)
+    return text
+
+
+def _cn_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    small = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+    if text in small:
+        return small[text]
+    if len(text) == 2 and text[0] == "十" and text[1] in small:
+        return 10 + small[text[1]]
+    return None
+
+
+# ----------------------------------------------------------------------------- entity linking
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    text: str
+    bodies: set[str]
+    region: bool = False
+
+
+def _fuzzy_find(text: str, alias: str, taken: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """A window of ``text`` one substitution away from ``alias`` (same last character)."""
+    n = len(alias)
+    for i in range(0, len(text) - n + 1):
+        if any(i < e and i + n > s for s, e in taken):
+            continue
+        window = text[i:i + n]
+        if window[-1] != alias[-1] or not re.fullmatch(r"[\u4e00-\u9fff]+", window):
+            continue
+        if sum(a != b for a, b in zip(window, alias)) == 1 and window[0] not in "哪各几这那该本全每某":
+            return i, i + n
+    return None
+
+
+_UNKNOWN_BODY = re.compile(
+    r"([\u4e00-\u9fff]{2,12}?(?:省|自治区|市|州|县|区|乡|镇|街道|局|委员会|委|办公厅|办公室))")
+_LEAD_WORDS = re.compile(
+    r"^(请问|请|问一下|问下|查询|查一下|查下|查|帮我查?|看看|看一下|告诉我|想知道|我想知道|那么|那|还有|和|与|跟|同|比|"
+    r"对比|比较|在|的|年|去年|今年|前年|最新|关于|有关|及|以及|还是|或|或者|呢|吗|中|里|其中|、|，)+")
+_GENERIC_NAME = re.compile(
+    r"^(各|哪些|哪个|哪几个|所有|全部|全|本|该|这个|那个|几个|多少个|同|上级|下级|其他|其它|每个|每|某|"
+    r"县级|市级|省级|区级|乡级|镇级)*(乡镇|区县|县区|县市区|市县|省市|乡|镇|县|区|市|省|街道|局|委|部门|单位|地区|地方|城市)$")
+_FIGURE_WORDS = re.compile(r"申请|公开|处罚|许可|强制|收费|复议|诉讼|文件|规章|结转|报告|年度|政府信息|数量|情况")
+
+
+def link_entities(text: str, catalog: Catalog) -> tuple[list[_Mention], list[str]]:
+    """Bodies and regions named in a (normalised) question, and names not in the index."""
+    names: list[tuple[str, set[str], bool]] = [(a, b, False) for a, b in catalog.aliases.items()]
+    names += [(a, b, True) for a, b in catalog.regions.items() if a not in catalog.aliases]
+    names.sort(key=lambda x: -len(x[0]))
+    taken: list[tuple[int, int]] = []
+    mentions: list[_Mention] = []
+    for alias, bodies, is_region in names:
+        for m in re.finditer(re.escape(alias), text):
+            s, e = m.span()
+            if any(s < te and e > ts for ts, te in taken):
+                continue
+            # '淮安' inside '淮安市' belongs to the longer name already taken.
+            taken.append((s, e))
+            mentions.append(_Mention(s, e, alias, set(bodies), is_region))
+    # One wrong character (交叉乡 for 交岔乡) in names of three or more characters.
+    for alias, bodies, is_region in names:
+        if len(alias) < 3 or any(m.bodies == bodies for m in mentions):
+            continue
+        span = _fuzzy_find(text, alias, taken)
+        if span:
+            taken.append(span)
+            mentions.append(_Mention(span[0], span[1], alias, set(bodies), is_region))
+    mentions.sort(key=lambda m: m.start)
+    # Names of places or bodies that are not in the index.
+    masked = list(text)
+    for s, e in taken:
+        for i in range(s, e):
+            masked[i] = "|"
+    rest = re.sub(r"\d{2,4}年度?|\d+", "|", "".join(masked))
+    unknown = []
+    for chunk in re.split(r"[|，。？?！!、；;：:“”\"'（）()《》\s]+", rest):
+        for m in _UNKNOWN_BODY.finditer(chunk):
+            name = _LEAD_WORDS.sub("", m.group(1))
+            name = re.sub(r"^(的|年)+", "", name)
+            if len(name) < 2 or _GENERIC_NAME.match(name) or _FIGURE_WORDS.search(name):
+                continue
+            if re.search(r"哪|几|多少|所有|全部|各|每", name) or re.match(r"^(这|那|该|本|有)", name):
+                continue
+            unknown.append(name)
+    return mentions, unknown
+
+
+# ----------------------------------------------------------------------------- years, levels
+_YEAR = re.compile(r"(?<![\d.])(20[0-4]\d|19[89]\d)(?:年度?|(?![\d件个条项次万元%％人家份]))")
+_SHORT_YEAR = re.compile(r"(?<![\d.])([12]\d)年(?!度?[\d])")
+_RANGE = re.compile(r"(20[0-4]\d)年?(?:到|至|—|-|~|～)(20[0-4]\d)年?")
+_RECENT_N = re.compile(r"(?:近|最近|过去)([\d一二两三四五六七八九十]{1,2})年")
+
+
+def find_years(text: str, catalog: Catalog, bodies: list[str]) -> tuple[list[int], str | None, bool]:
+    """Years named in a question, the relative word used, and whether it asks a span."""
+    known = catalog.years(bodies) or catalog.years()
+    every = catalog.years()
+    newest = known[-1] if known else None
+    latest = every[-1] if every else None
+    rng = _RANGE.search(text)
+    if rng:
+        a, b = sorted((int(rng.group(1)), int(rng.group(2))))
+        return list(range(a, b + 1)), None, True
+    recent = _RECENT_N.search(text)
+    if recent and known:
+        n = _cn_number(recent.group(1)) or 3
+        return known[-n:], recent.group(0), True
+    years = [int(y) for y in _YEAR.findall(text)]
+    years += [2000 + int(y) for y in _SHORT_YEAR.findall(text) if 15 <= int(y) <= 40]
+    word = None
+    if latest is not None:
+        # 今年 is the newest report's year, 去年 the latest year before it, 前年 the one
+        # before that (over all reports); 最新 is the newest report of the body asked.
+        before = [y for y in every if y < latest]
+        if "前年" in text:
+            years.append(before[-2] if len(before) >= 2 else latest - 2)
+            word = "前年"
+        if re.search(r"去年(?!结转)|上一年(?!度?结转|项目)|上年(?!度?结转|项目)", text):
+            years.append(before[-1] if before else latest - 1)
+            word = "去年"
+        if re.search(r"今年|当年", text):
+            years.append(latest)
+            word = word or "今年"
+        elif re.search(r"最新|最近一年|最近一期|最近的", text):
+            years.append(newest)
+            word = word or "最新"
+    seen: dict[int, None] = {}
+    for y in years:
+        seen.setdefault(y, None)
+    return list(seen), word, False
+
+
+_LEVEL_PATTERNS = [
+    ("township", r"乡镇|街道|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:乡|镇)|乡级|镇级"),
+    ("county", r"区县|县区|县市区|县级|区级|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:县|区)(?!政府办)"),
+    ("city", r"地级市|市级|设区的市|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:市|城市)"),
+    ("province", r"省级|(?:各|哪些|哪个|几个|所有)(?:省|直辖市)"),
+    ("department", r"部门|委办局|职能部门|(?:各|哪些|哪个|几个|所有|多少个|个)(?:局|委)"),
+]
+
+
+def find_level(text: str) -> str | None:
+    for level, pattern in _LEVEL_PATTERNS:
+        if re.search(pattern, text):
+            return level
+    return None
+
+
+# ----------------------------------------------------------------------------- intents
+_TEXT_STRONG = re.compile(
+    r"为什么|为何|原因|怎么|如何|怎样|措施|举措|做法|经验|问题|不足|改进|整改|说了什么|说了啥|讲了什么|提到|"
+    r"介绍|概述|概况|总结|方式|渠道|平台|途径|培训|制度|机制|计划|打算|安排|重点|亮点|工作内容|主要内容|"
+    r"做了什么|做了哪些|开展了哪些|有哪些工作|干了什么|什么工作|哪些工作|网站|公众号|新媒体|政策解读|解读|"
+    r"信息处理费|指南|目录|依据|条例|统计期限|什么时候|何时|哪天|日期|文号|联系|电话|地址")
+_NUMERIC_CUE = re.compile(
+    r"多少|几件|几个|几次|几项|几起|数量|数字|金额|件数|排名|排行|最多|最少|最高|最低|比|超过|多于|少于|"
+    r"是否|有没有|有无|哪些(?:乡镇|乡|镇|县|区|市|单位|报告|部门|地方|机关)|合计|一共|总共|平均|变化|趋势|历年|\d")
+_CHECK_WORDS = re.compile(
+    r"勾稽|校验|核对|对不上|不平|不一致|不符|矛盾|算错|有错|错误|出错|数据有问题|数字有问题|数对不对|"
+    r"数字对不对|加起来不对|逻辑错误|不合逻辑|对得上|对不对得上|准不准|准确吗")
+_BLANK_WORDS = re.compile(r"未填报|没填|没有填|漏填|空白|空着|为空|留空|缺填|未填|填了吗|没写")
+_YESNO = re.compile(r"是否|有没有|有无|是不是|吗$|么$|没有\?$|了没$|没$|对不对|有吗|可有")
+_LIST = re.compile(r"哪些|哪几|哪个|列出|列一下|列举|都有谁|有谁|名单|清单|分别是")
+_COUNT = re.compile(r"(?:几个|多少个|几家|多少家|几份|多少份|几个单位|多少单位|几份报告|多少份报告|几所)")
+_SUM = re.compile(r"一共|总共|合计|总和|加起来|累计|加总|共计|总数是|总量|全部加")
+_AVG = re.compile(r"平均|均值|人均|平均每")
+_RANK = re.compile(
+    r"最多|最少|最高|最低|最大|最小|排名|排行|排序|前([\d一二两三四五六七八九十]{1,2})(?:名|个|位|家)?|"
+    r"后([\d一二两三四五六七八九十]{1,2})(?:名|个|位|家)|倒数|top\s*(\d+)|第一|垫底|领先|哪个.{0,12}(?:多|少|高|低)")
+_COMPARE = re.compile(r"相比|对比|比较|比一比|比起|和.{1,15}比|跟.{1,15}比|与.{1,15}比|哪个多|谁多|谁少|哪个少|"
+                      r"差距|差多少|相差|多了多少|少了多少|增加了?多少|减少了?多少|增长了?多少|下降了?多少|"
+                      r"增长|下降|增加|减少|高出|低于.{0,6}多少|\bvs\b")
+_TREND = re.compile(r"历年|每年|逐年|趋势|变化|这几年|近几年|近年|多年|各年|历史|走势|年年|哪几年|各年度|每一年|历年来|"
+                    r"是怎么变|变化情况|几年来")
+_COND_GT = re.compile(r"(?:超过|多于|大于|高于|不少于|至少|>=|≥|>)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:件|个|项|次|起|万元)?(?:以上|及以上)")
+_COND_LT = re.compile(r"(?:少于|低于|小于|不到|不足|<=|≤|<)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:件|个|项|次|起|万元)?(?:以下|及以下)")
+_NEGATED = re.compile(r"(?<!有)(?<!是)没有|(?<!有)没(?!有)|未(?!填|通过|审结|结)|无(?!法)|零|为0|为零|是0|等于0|=0|一件也没|一个也没")
+_POSITIVE = re.compile(r"有(?!没有|无|哪|多少|几)|收到了|受理了|发生了|存在")
+_FOLLOW_UP = re.compile(r"呢[？?]?$|^(那|那么|还有|另外|再|换成|如果是|改成|同样|也)")
+
+
+def _condition(text: str, figure: Figure | None) -> Condition | None:
+    if _CHECK_WORDS.search(text):
+        return Condition("failing")
+    if _BLANK_WORDS.search(text):
+        return Condition("blank")
+    gt = _COND_GT.search(text)
+    if gt:
+        value = float(gt.group(1) or gt.group(2))
+        op = ">=" if re.search(r"不少于|至少|>=|≥|及以上", gt.group(0)) else ">"
+        return Condition(op, value)
+    lt = _COND_LT.search(text)
+    if lt:
+        value = float(lt.group(1) or lt.group(2))
+        op = "<=" if re.search(r"<=|≤|及以下", lt.group(0)) else "<"
+        return Condition(op, value)
+    if figure is None:
+        return None
+    if _NEGATED.search(text.replace("有没有", "")):
+        return Condition("=", 0)
+    if _POSITIVE.search(text):
+        return Condition(">", 0)
+    return None
+
+
+def _rank_k(text: str) -> tuple[int | None, str]:
+    m = _RANK.search(text)
+    order = "asc" if re.search(r"最少|最低|最小|倒数|垫底|后\d|后[一二两三四五六七八九十]|(?:哪个|谁).{0,12}少", text) else "desc"
+    k = None
+    if m:
+        for g in m.groups():
+            if g:
+                k = _cn_number(g)
+                break
+    if k is None and re.search(r"排名|排行|排序", text):
+        k = None  # all, in order
+    elif k is None:
+        k = 1
+    return k, order
+
+
+def has_scope_beyond(query: Query) -> bool:
+    return bool(query.level or query.region)
+
+
+def classify(text: str, query: Query) -> str:
+    """The intent of a question (before inheritance)."""
+    has_scope = bool(query.level or query.region or len(query.bodies) > 1)
+    if query.check_question and not _LIST.search(text) and not _COUNT.search(text):
+        return "yesno" if (_YESNO.search(text) or len(query.bodies) == 1) else "list"
+    if query.figure is None and not query.check_question:
+        if query.condition and query.condition.op == "blank":
+            return "list" if not (query.bodies and _YESNO.search(text)) else "yesno"
+        if _TEXT_STRONG.search(text) or not (_LIST.search(text) or _COUNT.search(text)):
+            return "text"
+    elif query.figure is not None and _TEXT_STRONG.search(text) and not _NUMERIC_CUE.search(text):
+        return "text"
+    if _COUNT.search(text) and (has_scope or query.condition or not query.bodies):
+        query.aggregate = "count"
+        return "aggregate"
+    if len(query.bodies) >= 2 and not has_scope_beyond(query) and not _LIST.search(text.replace("哪个", "")):
+        return "compare"
+    if _RANK.search(text) and not (len(query.bodies) == 1 and len(query.years) <= 1 and not has_scope):
+        query.k, query.order = _rank_k(text)
+        return "rank"
+    if _AVG.search(text):
+        query.aggregate = "avg"
+        return "aggregate"
+    if _SUM.search(text) and (has_scope or len(query.years) != 1 or not query.bodies):
+        query.aggregate = "sum"
+        return "aggregate"
+    if len(query.bodies) >= 2 and not _LIST.search(text):
+        return "compare"
+    if len(query.bodies) <= 1 and len(query.years) == 2 and (_COMPARE.search(text) or re.search(r"和|与|跟|比", text)):
+        return "compare"
+    if _TREND.search(text) and len(query.bodies) <= 1 and not has_scope:
+        return "trend"
+    if len(query.bodies) <= 1 and len(query.years) > 2 and not has_scope:
+        return "trend"
+    if _LIST.search(text) or (has_scope and not query.bodies and query.condition):
+        return "list"
+    if _YESNO.search(text):
+        return "yesno"
+    if has_scope and not query.bodies:
+        return "list"
+    if _TREND.search(text):
+        return "trend"
+    return "lookup"
+
+
+# ----------------------------------------------------------------------------- understand
+def _history_questions(history) -> list[str]:
+    out = []
+    for turn in history or []:
+        if isinstance(turn, str):
+            out.append(turn)
+        elif isinstance(turn, dict):
+            q = turn.get("question") or (turn.get("content") if turn.get("role", "user") == "user" else None)
+            if q:
+                out.append(q)
+        elif isinstance(turn, Query):
+            out.append(turn.question)
+    return out
+
+
+def check_question(question: str) -> str:
+    if question is None or not str(question).strip():
+        raise QuestionError("问题为空：请输入一个关于政府信息公开年度报告的问题。")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"问题过长（{len(question)} 字），上限 {MAX_QUESTION_CHARS} 字：请缩短后再问。")
+    return question.strip()
+
+
+def parse(question: str, catalog: Catalog) -> Query:
+    """A single question, without history."""
+    text = normalize_question(question)
+    q = Query(question=question)
+    mentions, unknown = link_entities(text, catalog)
+    # Text without the names, for levels and figures ('交岔乡' says nothing about 乡镇).
+    plain = list(text)
+    for m in mentions:
+        for i in range(m.start, m.end):
+            plain[i] = "|"
+    plain_text = "".join(plain)
+    level = find_level(plain_text)
+    for m in mentions:
+        if m.region:
+            # A region with a level word is a filter (淮安市的区县); a region alone names
+            # the bodies in it.
+            if level or _LIST.search(text) or _COUNT.search(text) or _SUM.search(text) or _RANK.search(text):
+                q.region = m.text
+                q.region_bodies = sorted(m.bodies)
+            else:
+                q.region = m.text
+                q.region_bodies = sorted(m.bodies)
+        elif level and m.text in catalog.regions and all(catalog.level_of(b) != level for b in m.bodies):
+            # '淮安市的区县': the city names the region, the level the bodies asked for.
+            q.region = m.text
+            q.region_bodies = sorted(catalog.regions[m.text])
+        else:
+            for body in sorted(m.bodies):
+                if body not in q.bodies:
+                    q.bodies.append(body)
+    if q.region and not q.bodies and not level and not (_LIST.search(text) or _COUNT.search(text)
+                                                        or _SUM.search(text) or _RANK.search(text)):
+        # '彭阳县收到多少申请': the index has no report of 彭阳县 itself.
+        q.unknown_bodies.append(q.region)
+    q.unknown_bodies += unknown
+    q.level = level
+    q.years, q.year_words, span = find_years(text, catalog, q.bodies)
+    figure_text = re.sub(r"\d{2,4}年度?", "", plain_text)
+    q.figure = find_figure(figure_text)
+    q.check_question = bool(_CHECK_WORDS.search(text))
+    q.condition = _condition(figure_text, q.figure)
+    q.intent = classify(text, q)
+    if span and q.intent == "lookup" and len(q.years) > 1:
+        q.intent = "trend"
+    if q.intent == "text":
+        q.text_query = text
+    if q.intent in ("lookup", "compare", "trend", "rank", "aggregate") and q.condition and q.condition.op == "failing":
+        q.condition = None if q.intent != "aggregate" else q.condition
+    if q.intent == "yesno" and q.condition and q.condition.op == "=":
+        q.condition = None  # 'X有没有收到申请': the answer says yes or no by itself
+    return q
+
+
+def _is_follow_up(text: str, q: Query) -> bool:
+    if _FOLLOW_UP.search(text):
+        return True
+    missing_subject = not q.bodies and not q.level and not q.region and not q.unknown_bodies
+    return (missing_subject or q.figure is None) and len(text) <= 14 and q.intent != "text"
+
+
+def understand(question: str, history=None, catalog: Catalog | None = None) -> Query:
+    """The query a question asks, inheriting what a follow-up leaves out from ``history``
+    (earlier questions, oldest first: strings or {'question': …} dicts)."""
+    question = check_question(question)
+    if catalog is None:
+        raise ValueError("understand() needs the catalog of the index (Catalog.from_db)")
+    context: Query | None = None
+    for previous in _history_questions(history):
+        try:
+            context = _with_context(parse(check_question(previous), catalog), context, previous)
+        except QuestionError:
+            continue
+    return _with_context(parse(question, catalog), context, question)
+
+
+def _with_context(q: Query, context: Query | None, question: str) -> Query:
+    text = normalize_question(question)
+    if context is None or not _is_follow_up(text, q):
+        return q
+    q.follow_up = True
+    own_intent_signal = bool(_RANK.search(text) or _COUNT.search(text) or _SUM.search(text) or _AVG.search(text)
+                             or _TREND.search(text) or _COMPARE.search(text) or _YESNO.search(text)
+                             or _LIST.search(text))
+    new_subject = bool(q.bodies or q.unknown_bodies or q.region)
+    if not new_subject and not q.level:
+        q.bodies = list(context.bodies)
+        q.region, q.region_bodies = context.region, list(context.region_bodies)
+        q.level = context.level
+        if not q.unknown_bodies:
+            q.unknown_bodies = list(context.unknown_bodies)
+    if not q.years:
+        q.years, q.year_words = list(context.years), context.year_words
+    if q.figure is None and not q.check_question:
+        q.figure = context.figure
+        q.check_question = context.check_question
+        if q.condition is None or (q.condition.op not in ("blank", "failing")):
+            q.condition = q.condition or context.condition
+    elif q.figure is not None and q.condition is None and context.condition is not None \
+            and context.condition.op not in ("blank", "failing"):
+        q.condition = context.condition
+    if not own_intent_signal or q.intent == "text":
+        q.intent = context.intent
+        q.aggregate, q.k, q.order = context.aggregate, context.k, context.order
+        if q.intent == "compare" and len(q.bodies) < 2 and len(q.years) < 2:
+            q.intent = "lookup"
+        if q.intent == "text":
+            q.text_query = text if q.figure is None else context.text_query
+            # keep the earlier topic words with the new subject
+            if new_subject or q.years:
+                q.text_query = _strip_subject(context.text_query) + text
+        if q.intent == "lookup" and len(q.bodies) >= 2:
+            q.intent = "compare"
+    return q
+
+
+def _strip_subject(text: str) -> str:
+    return re.sub(r"\d{2,4}年度?", "", text)
+
+
+@lru_cache(maxsize=1)
+def level_words() -> dict[str, str]:
+    return dict(LEVEL_NAMES)
+
+
+def with_intent(q: Query, intent: str) -> Query:
+    return replace(q, intent=intent)

@@ -110,10 +110,15 @@ def _strip_crawler_header(raw_lines: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _guess_title(lines: list[Line]) -> str | None:
+    prev = ""
     for line in lines[:10]:
         s = line.text.strip().lstrip("#").strip()
         if s and "年度报告" in s and len(s) <= 80:
+            if len(s) < 8 and prev:  # a title wrapped over two lines
+                return prev + s
             return s
+        if s:
+            prev = s
     return None
 
 

@@ -169,7 +169,7 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     elif mode == "dense":
         ranked = dense
     else:
-        ranked = fuse([([p for p, _ in bm25], BM25_WEIGHT), ([p for p, _ in dense], DENSE_WEIGHT)])
+        ranked = fuse([([p for p, _ in bm25], BM25_WEIGHT), ([p for p, _ in dense], DENSE_WEIGHT)], RRF_K)
     hits = []
     for pid, score in ranked:
         passage = index.passages.get(pid)

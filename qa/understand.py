@@ -120,7 +120,7 @@ _ROW_VOCAB: list[tuple[str, int, str, tuple[str, ...], str, str, str]] = [
     (r"办结|办理结果|答复了?多少|答复.{0,3}件|处理了?多少|办理了?多少|办完|处理完", 2, T.APPLICATION, ("总计",),
      "总计", "办理结果总计", "件"),
     (r"新收|收到|受理|接到|接收|申请数|申请量|申请件|申请总数|有人申请|人申请|申请了|提出.{0,4}申请|"
-     r"提交.{0,4}申请|依申请|申请公开|申请", 1, T.APPLICATION, ("本年新收",), "总计",
+     r"提交.{0,4}申请|依申请|申请公开|申请|要.{0,4}信息|索要|索取", 1, T.APPLICATION, ("本年新收",), "总计",
      "本年新收政府信息公开申请", "件"),
     # 主动公开
     (r"规章", 2, T.ACTIVE, ("规章",), "@issued", "规章", "件"),
@@ -657,7 +657,7 @@ def classify(text: str, query: Query) -> str:
         return "aggregate"
     if len(query.bodies) >= 2 and not has_scope_beyond(query) and not _LIST.search(text.replace("哪个", "")):
         return "compare"
-    if _RANK.search(text) and not (len(query.bodies) == 1 and len(query.years) <= 1 and not has_scope):
+    if _RANK.search(text) and not (len(query.bodies) == 1 and len(query.years) == 1 and not has_scope):
         query.k, query.order = _rank_k(text)
         return "rank"
     if _AVG.search(text):
@@ -765,6 +765,8 @@ def _is_follow_up(text: str, q: Query) -> bool:
     if _FOLLOW_UP.search(text):
         return True
     missing_subject = not q.bodies and not q.level and not q.region and not q.unknown_bodies
+    if q.intent == "text":
+        return missing_subject and not q.years and len(text) <= 20
     return (missing_subject or q.figure is None) and len(text) <= 14 and q.intent != "text"
 
 
@@ -800,8 +802,9 @@ def _with_context(q: Query, context: Query | None, question: str) -> Query:
             q.unknown_bodies = list(context.unknown_bodies)
     if not q.years:
         q.years, q.year_words = list(context.years), context.year_words
-    if q.figure is None and not q.check_question:
-        q.figure = context.figure
+    if q.figure is None and not q.check_question and context.figure is not None:
+        # '自然人呢' / '维持的呢': only the column changes
+        q.figure = find_figure(_figure_words(context.figure) + text) or context.figure
         q.check_question = context.check_question
         if q.condition is None or (q.condition.op not in ("blank", "failing")):
             q.condition = q.condition or context.condition
@@ -821,6 +824,15 @@ def _with_context(q: Query, context: Query | None, question: str) -> Query:
         if q.intent == "lookup" and len(q.bodies) >= 2:
             q.intent = "compare"
     return q
+
+
+def _figure_words(figure: Figure) -> str:
+    """Words that make find_figure return a figure's row again."""
+    for regex, _prio, tbl, rows, _col, _name, _unit in _ROW_VOCAB_RE:
+        if tbl == figure.table and rows == figure.rows:
+            first = regex.pattern.split("|")[0]
+            return first if re.fullmatch(r"[\u4e00-\u9fff]+", first) else figure.name
+    return figure.name
 
 
 def _strip_subject(text: str) -> str:

@@ -63,7 +63,8 @@ def load_text(path: str) -> Document:
         raise IngestError(path, "undecodable bytes (replacement characters in decoded text)")
 
     raw_lines = text.split("\n")
-    title, raw_lines = _strip_crawler_header(raw_lines)
+    fields, raw_lines = _strip_crawler_header(raw_lines)
+    title = fields.get("标题") or None
 
     lines: list[Line] = []
     for raw in raw_lines:
@@ -82,11 +83,11 @@ def load_text(path: str) -> Document:
         raise IngestError(path, "no text after removing the crawler header")
     if title is None:
         title = _guess_title(lines)
-    return Document(path=os.fspath(path), format=fmt, lines=lines, title=title)
+    return Document(path=os.fspath(path), format=fmt, lines=lines, title=title, source_fields=fields)
 
 
-def _strip_crawler_header(raw_lines: list[str]) -> tuple[str | None, list[str]]:
-    """Remove a crawler's 'key: value' header (and the 正文 marker); return its title."""
+def _strip_crawler_header(raw_lines: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Remove a crawler's 'key: value' header (and the 正文 marker); return its fields."""
     marker = next((i for i, s in enumerate(raw_lines[:40]) if _BODY_MARKER.match(s)), None)
     head = raw_lines[:marker] if marker is not None else []
     if marker is None:
@@ -97,16 +98,15 @@ def _strip_crawler_header(raw_lines: list[str]) -> tuple[str | None, list[str]]:
         if i and sum(1 for s in raw_lines[:i] if _HEADER_LINE.match(s)) >= 2:
             head, marker = raw_lines[:i], i - 1
         else:
-            return None, raw_lines
+            return {}, raw_lines
     elif not any(_HEADER_LINE.match(s) for s in head):
-        return None, raw_lines[marker + 1:]
-    title = None
+        return {}, raw_lines[marker + 1:]
+    fields = {}
     for s in head:
-        m = re.match(r"^\s*标题\s*[:：]\s*(.*)$", s)
-        if m and m.group(1).strip():
-            title = m.group(1).strip()
-            break
-    return title, raw_lines[marker + 1:]
+        m = re.match(r"^\s*([^:：\s]{1,8})\s*[:：]\s*(.*)$", s)
+        if m and m.group(2).strip():
+            fields.setdefault(m.group(1), m.group(2).strip())
+    return fields, raw_lines[marker + 1:]
 
 
 def _guess_title(lines: list[Line]) -> str | None:

@@ -21,7 +21,8 @@ from .build import BuildStage
 from .embeddings import EmbeddingCache
 
 EMBED_CACHE = "embeddings.db"
-MODEL_FILE = "model.txt"  # the embedding model the vectors were made with
+MODEL_FILE = "model.txt"  # embedding model and passage version the index was made with
+DENSE_KINDS = ("text",)  # passage kinds that get a vector (all kinds go to BM25)
 
 
 class RetrievalStage(BuildStage):
@@ -30,7 +31,7 @@ class RetrievalStage(BuildStage):
         self._client = None
         self._collection = None
         self._cache: EmbeddingCache | None = None
-        self.embedded_passages = 0  # passages (re)embedded by this stage, cached or not
+        self.embedded_passages = 0  # passages given a vector by this stage (from the cache or not)
 
     # chroma client and embedding cache stay open for the whole build
     def _open(self, build_dir: Path) -> None:
@@ -51,7 +52,10 @@ class RetrievalStage(BuildStage):
 
     def _model_changed(self, build_dir: Path) -> bool:
         recorded = build_dir / vectors.CHROMA_DIR / MODEL_FILE
-        return recorded.exists() and recorded.read_text(encoding="utf-8") != self._cache.model
+        return recorded.exists() and recorded.read_text(encoding="utf-8") != self._stamp()
+
+    def _stamp(self) -> str:
+        return f"{self._cache.model}\npassages {passages.PASSAGE_VERSION}"
 
     def add_report(self, parsed, build_dir: Path) -> None:
         self._open(build_dir)
@@ -63,10 +67,11 @@ class RetrievalStage(BuildStage):
         finally:
             db.close()
         vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
-        if items:
-            matrix = self._cache.embed([p.indexed_text for p in items])
-            vectors.add_passages(self._collection, items, matrix)
-        self.embedded_passages += len(items)
+        dense = [p for p in items if p.kind in DENSE_KINDS]
+        if dense:
+            matrix = self._cache.embed([passages.dense_text(p) for p in dense])
+            vectors.add_passages(self._collection, dense, matrix)
+        self.embedded_passages += len(dense)
 
     def remove_report(self, report_id: str, build_dir: Path) -> None:
         self._open(build_dir)
@@ -100,7 +105,7 @@ class RetrievalStage(BuildStage):
             db.close()
         for report_id in missing:
             self.add_report(report_from_store(build_dir, report_id), build_dir)
-        (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._cache.model, encoding="utf-8")
+        (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
         db = passages.connect(build_dir / store.DB_NAME)
         try:
             items = passages.load_passages(db)

@@ -212,7 +212,8 @@ def answer_text(db: sqlite3.Connection, catalog: Catalog, query: Query, index_di
     for x in in_order[start + 1:start + 4]:
         if re.match(r"^[（(]?[二三四五六][)）、]|^[（(][一二三四五六][)）]", x[3]) and x[0] < best[0] * 0.5:
             break  # the next heading (e.g. （二）改进措施) starts another topic
-        if x[0] <= 0 and not re.match(r"^[一二三四五六七八九十]是|^\d[.、]", x[3]):
+        if x[0] <= 0 and not re.match(r"^[一二三四五六七八九十]是|^\d[.、]", x[3]) \
+                and not top[-1][3].endswith(("；", ";", "：", ":")):
             break  # signature, date or unrelated text
         top.append(x)
     ref = ref_by_id[rid]

@@ -223,8 +223,16 @@ class ReportRef:
 
     @property
     def name(self) -> str:
-        """How answers name the body (short but unambiguous)."""
-        return self.short_name or self.body
+        """How answers name the body: short but unambiguous, the way people say it
+        (交岔乡, 洪泽区, 上海市科委, 沭阳县发改局, 上海市政府办公厅)."""
+        return display_name(self.short_name or self.body)
+
+
+def display_name(name: str) -> str:
+    for long, short in _ABBREVIATIONS:
+        if long in name and name != long:
+            return name.replace(long, short)
+    return name
 
 
 _GOV_SUFFIX = re.compile(r"(人民政府办公厅|人民政府办公室|人民政府|管理委员会|管委会|街道办事处|办事处)$")
@@ -490,8 +498,14 @@ def link_entities(text: str, catalog: Catalog) -> tuple[list[_Mention], list[str
     rest = re.sub(r"\d{2,4}年度?|\d+", "|", "".join(masked))
     unknown = []
     for chunk in re.split(r"[|，。？?！!、；;：:“”\"'（）()《》\s]+", rest):
+        found: list[list[int]] = []
         for m in _UNKNOWN_BODY.finditer(chunk):
-            name = _LEAD_WORDS.sub("", m.group(1))
+            if found and found[-1][1] == m.start():
+                found[-1][1] = m.end()  # 北京市 + 朝阳区 = 北京市朝阳区
+            else:
+                found.append([m.start(), m.end()])
+        for start, end in found:
+            name = _LEAD_WORDS.sub("", chunk[start:end])
             name = re.sub(r"^(的|年)+", "", name)
             if len(name) < 2 or _GENERIC_NAME.match(name) or _FIGURE_WORDS.search(name):
                 continue
@@ -823,6 +837,9 @@ def _with_context(q: Query, context: Query | None, question: str) -> Query:
                 q.text_query = _strip_subject(context.text_query) + text
         if q.intent == "lookup" and len(q.bodies) >= 2:
             q.intent = "compare"
+    if _RANK.search(text) and q.figure is not None:
+        q.intent = "rank"
+        q.k, q.order = _rank_k(text)
     return q
 
 

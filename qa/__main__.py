@@ -1,0 +1,58 @@
+"""Command line: ask a question of an index.
+
+    python -m qa ask "交岔乡2021年收到多少申请？" --index var/index
+    python -m qa ask "那官厅镇呢？" --index var/index --history "交岔乡2021年收到多少申请？"
+    python -m qa ask "平潭历年收到的申请" --index var/index --json
+
+Prints the answer, then its sources (one line per citation) and any warnings; with
+--json, one JSON object {"answer", "citations", "facts", "intent", "warnings"}.
+Errors (no index, empty or over-long question) are one line on stderr, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .answer import IndexNotFound, answer
+from .understand import QuestionError
+
+
+def format_answer(result) -> str:
+    lines = [result.answer]
+    if result.citations:
+        lines.append("\n来源：")
+        for c in result.citations:
+            where = "，".join(x for x in (c.section, f"第{c.page}页" if c.page else "") if x)
+            lines.append(f"- [{c.report_id}] {c.agency} {c.year or ''}年 {where}：{c.quote}")
+    if result.warnings:
+        lines.append("\n注意：")
+        lines += [f"- {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Ask questions of an annual-report index.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--index", required=True, help="index directory (scripts/build_index.py)")
+    ask.add_argument("--history", action="append", default=[],
+                     help="an earlier question of the conversation (repeat, oldest first)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    args = parser.parse_args(argv)
+    try:
+        result = answer(args.question, args.index, args.history or None)
+    except (QuestionError, IndexNotFound) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(format_answer(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -97,7 +97,7 @@ def check_tables(facts: list[Fact]) -> list[CheckResult]:
     return results
 
 
-_NONE_RECEIVED = re.compile(r"(未收到|没有收到|无)[^。；，]{0,12}?(政府信息公开|依申请公开)?[^。；，]{0,4}申请")
+_NONE_RECEIVED = re.compile(r"(未收到|没有收到|未接到|没有接到|未受理)[^。；，\d]{0,12}?申请")
 _RECEIVED_N = re.compile(
     r"(?:共|累计|全年)?(?:收到|新收)[^。；，\d]{0,16}?(?:政府信息公开|依申请公开)?[^。；，\d]{0,6}申请[^。；，\d]{0,6}?(\d+)\s*(?:件|个|条|宗)")
 
@@ -118,9 +118,13 @@ def check_narrative(facts: list[Fact], text: str) -> list[CheckResult]:
     stated = _RECEIVED_N.search(text)
     if stated:
         n = Decimal(stated.group(1))
+        carried = cells.get(T.APPLICATION, "上年结转", "总计") or Decimal(0)
+        # Some reports count last year's carried-over applications in '收到N件'.
+        passed = n in (received, received + carried)
         results.append(CheckResult(
-            "正文与表格", "本年新收", n == received,
-            f"正文「{stated.group(0)}」 vs 表格 本年新收 总计 {_fmt(received)}"))
+            "正文与表格", "本年新收", passed,
+            f"正文「{stated.group(0)}」 vs 表格 本年新收 总计 {_fmt(received)}"
+            + (f"（上年结转 {_fmt(carried)}）" if carried else "")))
     return results
 
 

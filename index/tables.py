@@ -712,7 +712,20 @@ def extract_tables(doc: Document) -> TableResult:
     _cross_filter(readings, version)
     rows = [r for r in T.rows_for(version) if r.table == T.ACTIVE] + list(app_specs) + list(T.REVIEW_ROWS)
     result.facts = _facts(readings, rows, found_tables, result.problems)
+    _money_units_from_text(result.facts, full_text)
     return result
+
+
+def _money_units_from_text(facts: list[Fact], text: str) -> None:
+    """Amount columns default to 万元, but some reports print the unit in the cell
+    ('251000元'); the printed unit wins."""
+    compact = re.sub(r"\s+", "", text)
+    for fact in facts:
+        if fact.unit != "万元" or fact.value in (None, "0") or fact.uncertain:
+            continue
+        units = set(re.findall(rf"{re.escape(fact.value)}(万元|元)", compact))
+        if units == {"元"}:
+            fact.unit = "元"
 
 
 def _extract_from_stream(stream: Stream, version: str, tables: list[str], problems: list[str],

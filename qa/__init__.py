@@ -1,0 +1,1 @@
+"""Question answering over the index: understand → facts/retrieve → compose (see qa.answer)."""

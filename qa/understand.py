@@ -490,6 +490,15 @@ def link_entities(text: str, catalog: Catalog) -> tuple[list[_Mention], list[str
             taken.append(span)
             mentions.append(_Mention(span[0], span[1], alias, set(bodies), is_region))
     mentions.sort(key=lambda m: m.start)
+    # '上海' + '科委' read as two names is one body: 上海市科委.
+    merged: list[_Mention] = []
+    for m in mentions:
+        prev = merged[-1] if merged else None
+        if prev and prev.end == m.start and all(prev.text in b for b in m.bodies):
+            merged[-1] = _Mention(prev.start, m.end, prev.text + m.text, m.bodies, m.region)
+        else:
+            merged.append(m)
+    mentions = merged
     # Names of places or bodies that are not in the index.
     masked = list(text)
     for s, e in taken:
@@ -590,7 +599,7 @@ _CHECK_WORDS = re.compile(
     r"勾稽|校验|核对|对不上|不平|不一致|不符|矛盾|算错|有错|错误|出错|数据有问题|数字有问题|数对不对|"
     r"数字对不对|加起来不对|逻辑错误|不合逻辑|对得上|对不对得上|准不准|准确吗")
 _BLANK_WORDS = re.compile(r"未填报|没填|没有填|漏填|空白|空着|为空|留空|缺填|未填|填了吗|没写")
-_YESNO = re.compile(r"是否|有没有|有无|是不是|吗$|么$|没有\?$|了没$|没$|对不对|有吗|可有")
+_YESNO = re.compile(r"是否|有没有|有无|是不是|吗[？?]?$|么[？?]?$|没有[？?]?$|了没[？?]?$|没[？?]?$|对不对|有吗")
 _LIST = re.compile(r"哪些|哪几|哪个|列出|列一下|列举|都有谁|有谁|名单|清单|分别是")
 _COUNT = re.compile(r"(?:几个|多少个|几家|多少家|几份|多少份|几个单位|多少单位|几份报告|多少份报告|几所)")
 _SUM = re.compile(r"一共|总共|合计|总和|加起来|累计|加总|共计|总数是|总量|全部加")

@@ -201,3 +201,12 @@ def report() -> None:
 
 if __name__ == "__main__":
     report()
+
+
+def test_amount_unit_printed_in_the_cell_wins_over_the_template_default():
+    """r014 prints 政府集中采购 采购总金额 as '251000元'; the template's default is 万元."""
+    from index.load import load_document
+    facts = {f.key: f for f in extract_tables(load_document(FIXTURES / "real" / "r014_shanghai_govoffice_2019.html")).facts}
+    assert (facts["主动公开|政府集中采购|采购总金额"].value, facts["主动公开|政府集中采购|采购总金额"].unit) == ("251000", "元")
+    r003 = {f.key: f for f in extract_tables(load_document(FIXTURES / "real" / "r003_huaian_city_2024.pdf")).facts}
+    assert (r003["主动公开|行政事业性收费|本年收费金额"].value, r003["主动公开|行政事业性收费|本年收费金额"].unit) == ("96171.6", "万元")

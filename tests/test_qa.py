@@ -1,0 +1,273 @@
+"""Question answering over a real index built from data/ and tests/fixtures/real/.
+
+The dev set (tests/qa_dev.jsonl) holds questions whose expected figures were read
+from the golden files and the documents; the index is built once per session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.build import build, open_store
+from qa.__main__ import main as qa_main
+from qa.answer import IndexNotFound, answer
+from qa.understand import Catalog, QuestionError, understand
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import evaluate  # noqa: E402
+
+DEV_SET = ROOT / "tests" / "qa_dev.jsonl"
+OVERALL_MIN, PER_INTENT_MIN = 0.90, 0.80
+
+
+@pytest.fixture(scope="session")
+def qa_index(tmp_path_factory):
+    inputs = tmp_path_factory.mktemp("qa_inputs")
+    for path in list((ROOT / "data").glob("*")) + list((ROOT / "tests" / "fixtures" / "real").glob("r*")):
+        if path.is_file():
+            shutil.copy(path, inputs / path.name)
+    index_dir = tmp_path_factory.mktemp("qa_index")
+    build(inputs, index_dir, progress=False)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def catalog(qa_index):
+    db = open_store(qa_index)
+    try:
+        return Catalog.from_db(db)
+    finally:
+        db.close()
+
+
+def cited(result) -> list[str]:
+    return [c.report_id for c in result.citations]
+
+
+# ------------------------------------------------------------------ dev set
+def test_dev_set_has_every_intent_and_100_questions():
+    cases = evaluate.load_cases(DEV_SET)
+    assert len(cases) >= 100
+    assert {c["intent"] for c in cases} >= {"lookup", "list", "aggregate", "rank", "compare", "trend", "yesno", "text"}
+    assert sum(bool(c["history"]) for c in cases) >= 10, "follow-up questions"
+    assert sum(not c["cite"] for c in cases) >= 5, "not-found questions"
+
+
+def test_dev_set_accuracy(qa_index):
+    results = evaluate.evaluate(evaluate.load_cases(DEV_SET), qa_index)
+    stats = evaluate.summary(results)
+    failures = "\n".join(f"[{r.case['id']}] {r.case['question']} -> {r.error or r.answer[:160]}"
+                         for r in results if not r.correct)
+    assert stats["ALL"]["accuracy"] >= OVERALL_MIN, failures
+    for intent, s in stats.items():
+        assert s["accuracy"] >= PER_INTENT_MIN, f"{intent}: {s['accuracy']:.0%}\n{failures}"
+
+
+# ------------------------------------------------------------------ figures
+def test_answer_cites_table_cell(qa_index):
+    a = answer("交岔乡2021年收到多少申请？", qa_index)
+    assert a.intent == "lookup"
+    assert a.answer.startswith("交岔乡2021年")
+    assert cited(a) == ["000_8d3f9a9668695af1"]
+    assert a.citations[0].quote == "表三 本年新收政府信息公开申请数量 总计：0"
+    assert a.citations[0].section.startswith("三、")
+    assert a.facts[0]["row"] == "本年新收" and a.facts[0]["value"] == "0"
+
+
+def test_blank_cell_is_reported_as_not_filled(qa_index):
+    """seed_001: 行政强制 本年处理决定数量 is printed as a full-width space."""
+    a = answer("群峰乡2021年行政强制多少件", qa_index)
+    assert "未填报" in a.answer
+    assert "为 0" not in a.answer
+    assert any("未填报" in w for w in a.warnings)
+    assert "空白" in a.citations[0].quote
+
+
+def test_blank_applicant_column_is_not_zero(qa_index):
+    """r015: the five 法人或其他组织 columns are printed empty."""
+    a = answer("沭阳县发改局2023年企业申请了多少件", qa_index)
+    assert "未填报" in a.answer
+    assert cited(a) == ["r015_shuyang_fgj_2023"]
+
+
+def test_uncertain_cell_gives_no_number(qa_index):
+    """r006: '行政规范性文件693665' splits several ways; the parser flags it."""
+    a = answer("平潭2021年规范性文件制发了多少件", qa_index)
+    assert "不确定" in a.answer
+    assert "69 件" not in a.answer
+    assert a.warnings
+
+
+def test_failing_report_carries_warning(qa_index):
+    """r001: table 四 rows do not add up to their 总计."""
+    a = answer("洪泽区2023年行政复议多少件", qa_index)
+    assert any("未通过校验" in w for w in a.warnings)
+
+
+def test_list_townships_without_applications(qa_index):
+    a = answer("哪些乡镇2021年没有收到申请", qa_index)
+    assert a.intent == "list"
+    for name in ("交岔乡", "群峰乡", "官厅镇", "大溪乡"):
+        assert name in a.answer
+    assert "| 单位 |" in a.answer  # a small markdown table follows the sentence
+
+
+def test_rank_names_the_top_body(qa_index):
+    a = answer("2024年哪个单位收到的申请最多", qa_index)
+    assert a.intent == "rank"
+    assert "淮安市" in a.answer.split("\n")[0] and "3119" in a.answer
+    assert cited(a)[0] == "r003_huaian_city_2024"
+
+
+def test_trend_lists_every_year(qa_index):
+    a = answer("平潭历年收到的申请", qa_index)
+    assert a.intent == "trend"
+    for year in range(2019, 2026):
+        assert f"| {year} |" in a.answer
+    assert len(set(cited(a))) == 7
+
+
+def test_compare_two_years_gives_difference(qa_index):
+    a = answer("平潭2023年和2024年收到的申请比较", qa_index)
+    assert a.intent == "compare"
+    assert "增加 137" in a.answer
+
+
+# ------------------------------------------------------------------ follow-ups
+def test_followup_inherits_year(qa_index):
+    a = answer("那官厅镇呢？", qa_index, history=["交岔乡2021年收到多少申请？"])
+    assert cited(a) == ["002_5c7fe3973992ed22"]
+    assert "2021" in a.answer
+
+
+def test_followup_changes_year_keeps_body_and_figure(qa_index):
+    a = answer("2023年呢？", qa_index, history=["洪泽区2024年收到多少申请"])
+    assert cited(a) == ["r001_huaian_hongze_2023"]
+    assert "21" in a.answer
+
+
+def test_followup_changes_figure_keeps_list_condition(qa_index):
+    a = answer("行政处罚呢？", qa_index, history=["哪些乡镇2021年没有收到申请"])
+    assert a.intent == "list"
+    assert "行政处罚" in a.answer and "交岔乡" in a.answer
+
+
+def test_followup_changes_column_only(qa_index):
+    a = answer("自然人呢", qa_index, history=["沭阳县2025年收到多少申请"])
+    assert "705" in a.answer
+
+
+# ------------------------------------------------------------------ honesty
+def test_unknown_body_says_not_in_reports(qa_index):
+    a = answer("张家镇2021年收到多少申请", qa_index)
+    assert "没有张家镇" in a.answer
+    assert "交岔乡" in a.answer  # names what the index does have
+    assert a.citations == []
+
+
+def test_missing_year_names_years_available(qa_index):
+    a = answer("交岔乡2023年收到多少申请", qa_index)
+    assert "没有交岔乡2023年" in a.answer and "2021" in a.answer
+    assert a.citations == []
+
+
+def test_region_without_own_report_says_so(qa_index):
+    a = answer("彭阳县收到多少申请", qa_index)
+    assert "没有彭阳县" in a.answer and "交岔乡" in a.answer
+
+
+# ------------------------------------------------------------------ text
+def test_text_question_quotes_sentences_not_passages(qa_index):
+    a = answer("平潭2023年存在哪些主要问题", qa_index)
+    assert a.intent == "text"
+    assert "信息噪音" in a.answer
+    assert len(a.answer) < 400
+    assert cited(a)[0] == "r008_pingtan_2023"
+    assert all(c.quote in a.answer or c.quote.rstrip("。；") in a.answer for c in a.citations)
+
+
+def test_text_question_about_fee_is_not_the_fee_table(qa_index):
+    a = answer("平潭2023年收了信息处理费吗", qa_index)
+    assert a.intent == "text"
+    assert "无收取信息处理费" in a.answer
+
+
+# ------------------------------------------------------------------ understanding
+@pytest.mark.parametrize("question, body, year", [
+    ("交岔乡2021年收到多少申请", "彭阳县交岔乡人民政府", 2021),
+    ("彭阳县交岔乡2021年受理了几件", "彭阳县交岔乡人民政府", 2021),
+    ("交叉乡21年有人申请吗", "彭阳县交岔乡人民政府", 2021),
+    ("洪泽区2023年行政处罚", "淮安市洪泽区人民政府", 2023),
+    ("平潭2019年收到多少申请", "平潭综合实验区管理委员会", 2019),
+    ("沐阳县2025年收了多少钱", "沭阳县人民政府", 2025),
+])
+def test_understand_links_body_and_year(catalog, question, body, year):
+    q = understand(question, None, catalog)
+    assert q.bodies == [body] or body.replace("管理委员会", "") in q.bodies[0]
+    assert q.years == [year]
+
+
+def test_understand_relative_years(catalog):
+    newest = max(r.year for r in catalog.reports if r.year)
+    assert understand("平潭今年收到多少申请", None, catalog).years == [newest]
+    assert understand("平潭去年收到多少申请", None, catalog).years == [newest - 1]
+
+
+@pytest.mark.parametrize("question, intent, figure", [
+    ("哪些乡镇2021年没有收到申请", "list", "依申请|本年新收|总计"),
+    ("有几个乡镇没有收到申请", "aggregate", "依申请|本年新收|总计"),
+    ("2024年哪个单位收到的申请最多", "rank", "依申请|本年新收|总计"),
+    ("平潭历年行政处罚", "trend", "主动公开|行政处罚|@decisions"),
+    ("淮安市和洪泽区2024年收到的申请哪个多", "compare", "依申请|本年新收|总计"),
+    ("平潭2024年有没有被告上法庭", "yesno", "复议诉讼|行政诉讼-*|总计"),
+    ("洪泽区2023年老百姓申请了多少", "lookup", "依申请|本年新收|自然人"),
+    ("淮安市2024年企业申请了多少", "lookup", "依申请|本年新收|商业企业"),
+    ("洪泽区2024年收了多少钱", "lookup", "主动公开|行政事业性收费|@fee"),
+    ("平潭2023年存在哪些主要问题", "text", None),
+])
+def test_understand_intent_and_figure(catalog, question, intent, figure):
+    q = understand(question, None, catalog)
+    assert q.intent == intent
+    assert (q.figure.key if q.figure else None) == figure
+
+
+def test_understand_condition_and_level(catalog):
+    q = understand("哪些乡镇2021年没有收到申请", None, catalog)
+    assert q.level == "township" and q.years == [2021]
+    assert (q.condition.op, q.condition.value) == ("=", 0)
+    q = understand("收到申请超过100件的有哪些", None, catalog)
+    assert (q.condition.op, q.condition.value) == (">", 100)
+
+
+# ------------------------------------------------------------------ errors
+def test_empty_question_is_refused(qa_index):
+    with pytest.raises(QuestionError, match="问题为空"):
+        answer("   ", qa_index)
+
+
+def test_long_question_is_refused(qa_index):
+    with pytest.raises(QuestionError, match="上限 2000 字"):
+        answer("问" * 2001, qa_index)
+
+
+def test_no_index_is_reported(tmp_path):
+    with pytest.raises(IndexNotFound, match="no index"):
+        answer("交岔乡2021年收到多少申请", tmp_path / "nothing")
+
+
+def test_cli_error_is_one_line(tmp_path, capsys):
+    assert qa_main(["ask", "交岔乡收到多少申请", "--index", str(tmp_path / "nothing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: no index") and err.count("\n") == 1
+
+
+def test_cli_json_has_answer_fields(qa_index, capsys):
+    assert qa_main(["ask", "交岔乡2021年收到多少申请？", "--index", str(qa_index), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"answer", "citations", "facts", "intent", "warnings"}
+    assert set(out["citations"][0]) == {"report_id", "title", "agency", "year", "section", "page", "quote"}

@@ -114,6 +114,27 @@ def find_headings(lines: list[Line]) -> dict[int, int]:
     return dict(sorted(starts.items()))
 
 
+_SENTENCE_END = tuple("。！？；：:!?;”」）)】") + ("报告", "情况", "事项")
+_STARTS_BLOCK = re.compile(r"^\s*(#|\*\*|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．]|[-•·])")
+
+
+def _prose_text(chunk: list[Line]) -> str:
+    """The section's text with hard-wrapped prose lines joined (PDF-to-markdown and
+    OCR text wrap mid-sentence: '…（以' / '下简称《条例》）…'). Table-like lines
+    (tabs, pipes, lone numbers) are left as they are."""
+    out: list[str] = []
+    for line in chunk:
+        text = line.text.rstrip()
+        prev = out[-1] if out else ""
+        if (prev and text.strip() and len(prev) >= 15 and not prev.endswith(_SENTENCE_END)
+                and "\t" not in prev + text and "|" not in prev + text
+                and not _STARTS_BLOCK.match(text) and not re.fullmatch(r"[\d\s.,%-]+", text)):
+            out[-1] = prev + text.strip()
+        else:
+            out.append(text)
+    return "\n".join(out).strip()
+
+
 def split_sections(lines: list[Line]) -> list[Section]:
     """The report's sections in order; section 0 holds whatever precedes section 一."""
     starts = find_headings(lines)
@@ -132,7 +153,7 @@ def split_sections(lines: list[Line]) -> list[Section]:
         sections.append(Section(
             number=number,
             title=title,
-            text="\n".join(line.text for line in chunk).strip(),
+            text=_prose_text(chunk),
             line_start=chunk[0].lineno,
             line_end=chunk[-1].lineno,
             page_start=min(pages) if pages else None,

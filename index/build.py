@@ -147,6 +147,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 store.save_reject(db, source, error.reason)
                 if source in known:  # the file changed into something unreadable
                     store.delete_report(db, known[source][0])
+                    db.commit()  # stages open the store with their own connection
                     for stage in stages:
                         stage.remove_report(known[source][0], partial)
                 continue
@@ -162,6 +163,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         for source, (rid, _) in known.items():
             if source not in seen:
                 store.delete_report(db, rid)
+                db.commit()
                 for stage in stages:
                     stage.remove_report(rid, partial)
                 summary.removed.append(source)

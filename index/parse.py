@@ -28,6 +28,7 @@ class ParsedReport:
     template: str | None
     page_count: int | None
     problems: list[str] = field(default_factory=list)
+    line_pages: dict[int, int] = field(default_factory=dict)  # lineno -> PDF page
 
     @property
     def uncertain_cells(self) -> int:
@@ -86,4 +87,5 @@ def parse_report(path: str | Path, source_file: str | None = None) -> ParsedRepo
         template=tables.version,
         page_count=doc.page_count,
         problems=problems,
+        line_pages={line.lineno: line.page for line in doc.lines if line.page is not None},
     )

@@ -67,7 +67,7 @@ class Passage:
 
 # Bump when the cutting or the indexed text changes: the retrieval stage then redoes
 # every report's passages and vectors from the store on the next build.
-PASSAGE_VERSION = "2"
+PASSAGE_VERSION = "3"
 
 
 def prefix(meta, section_title: str | None = None) -> str:
@@ -159,6 +159,10 @@ def section_passages(section) -> list[tuple[str, int, int]]:
     return out
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\s#*]", "", text)
+
+
 def _region(meta) -> str | None:
     names = [r for r in (meta.province, meta.city, meta.county) if r]
     return " ".join(names) or None
@@ -194,6 +198,8 @@ def passages_for(parsed, line_pages: dict[int, int] | None = None) -> list[Passa
     out: list[Passage] = []
     for section in parsed.sections:
         head = prefix(meta, section.title if section.number else None)
+        if section.number and _bare(section.text) == _bare(section.title or ""):
+            continue  # a heading alone (its table went to the facts): nothing to cite
         for n, (text, first, last) in enumerate(section_passages(section)):
             page_start, page_end = _page_span(section, first, last, line_pages)
             out.append(Passage(

@@ -1,9 +1,12 @@
 """The build stage that keeps the retrieval index in step with the store.
 
 For each new or changed report: cut passages (index.passages), store them in the
-``passages`` table of reports.db, embed them (with the embedding cache in
+``passages`` table of reports.db, embed the text passages (with the embedding cache in
 ``<build dir>/embeddings.db``) and upsert them into chroma. For a removed report:
-delete its passages and vectors. At the end: rebuild BM25 from the passages table.
+delete its vectors (its passages rows go at the end). At the end: drop passages of
+reports no longer in the store, redo everything if the embedding model or
+passages.PASSAGE_VERSION changed (or add passages for reports indexed before this
+stage existed, from the store), then rebuild BM25 from the passages table.
 
     from index.build import build
     from index.retrieval_stage import default_stages
@@ -74,13 +77,9 @@ class RetrievalStage(BuildStage):
         self.embedded_passages += len(dense)
 
     def remove_report(self, report_id: str, build_dir: Path) -> None:
+        # build() calls this with its own write on reports.db uncommitted, so the passages
+        # rows go in finish() (with every other report the store no longer has).
         self._open(build_dir)
-        db = passages.connect(Path(build_dir) / store.DB_NAME)
-        try:
-            passages.delete_passages(db, report_id)
-            db.commit()
-        finally:
-            db.close()
         vectors.delete_report(self._collection, report_id)
 
     def finish(self, build_dir: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index.build import build  # noqa: E402
+from index.retrieval_stage import default_stages  # noqa: E402
 
 
 def print_summary(summary, out=sys.stdout) -> None:
@@ -45,9 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="folder (or single file) of reports")
     parser.add_argument("--index", required=True, help="index directory to create or update")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-passages", action="store_true",
+                        help="structured store only: skip passages, embeddings and the BM25 index")
     args = parser.parse_args(argv)
+    stages = [] if args.no_passages else default_stages()
     try:
-        summary = build(args.input, args.index, progress=not args.quiet)
+        summary = build(args.input, args.index, progress=not args.quiet, stages=stages)
     except FileNotFoundError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -50,3 +50,21 @@ def seed_variants(golden_name: str) -> list[Path]:
 @pytest.fixture
 def fresh_index(tmp_path):
     return tmp_path / "index"
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory):
+    """The whole product's index (store, passages, embeddings, BM25) over the sample
+    reports and the 15 real ones, built once per test session with the real model."""
+    import shutil
+
+    from index.build import build
+    from index.retrieval_stage import default_stages
+
+    inputs = tmp_path_factory.mktemp("all_reports")
+    for path in list((TESTS.parent / "data").glob("*")) + list((FIXTURES / "real").glob("r*")):
+        if path.is_file():
+            shutil.copy(path, inputs / path.name)
+    index_dir = tmp_path_factory.mktemp("full_index")
+    build(inputs, index_dir, progress=False, stages=default_stages())
+    return index_dir

@@ -26,14 +26,8 @@ OVERALL_MIN, PER_INTENT_MIN = 0.90, 0.80
 
 
 @pytest.fixture(scope="session")
-def qa_index(tmp_path_factory):
-    inputs = tmp_path_factory.mktemp("qa_inputs")
-    for path in list((ROOT / "data").glob("*")) + list((ROOT / "tests" / "fixtures" / "real").glob("r*")):
-        if path.is_file():
-            shutil.copy(path, inputs / path.name)
-    index_dir = tmp_path_factory.mktemp("qa_index")
-    build(inputs, index_dir, progress=False)
-    return index_dir
+def qa_index(full_index):
+    return full_index
 
 
 @pytest.fixture(scope="session")

@@ -79,3 +79,15 @@ class Fact:
     @property
     def number(self) -> float | None:
         return None if self.value is None or self.uncertain else float(self.value)
+
+
+def read_report_bytes(path: str) -> bytes:
+    """A file's bytes, or IngestError when it cannot be read or holds nothing."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise IngestError(path, "empty file")
+    return data

@@ -37,7 +37,7 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 
-from index.document import Document, Grid, IngestError, Line
+from index.document import Document, Grid, IngestError, Line, read_report_bytes
 from index.normalize import compact, decode_bytes, normalize_text, squeeze_cjk_spaces
 
 _SKIP = {
@@ -67,13 +67,7 @@ _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "gb_2312-80", "gb_2312", "cp936", "ms93
 
 
 def load_html(path: str) -> Document:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from None
-    if not data.strip():
-        raise IngestError(path, "empty file")
+    data = read_report_bytes(path)
     text = _decode(data, path)
 
     soup = BeautifulSoup(text, "lxml")

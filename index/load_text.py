@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 
-from .document import Document, IngestError, Line
+from .document import Document, IngestError, Line, read_report_bytes
 from .normalize import decode_bytes, normalize_text
 
 # Crawler header: 'key: value' lines before the '=== 正文 ===' marker.
@@ -45,13 +45,7 @@ _FLAT_MIN_CHARS = 600
 
 def load_text(path: str) -> Document:
     fmt = "md" if path.lower().endswith((".md", ".markdown")) else "txt"
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    if not data.strip():
-        raise IngestError(path, "empty file")
+    data = read_report_bytes(path)
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(path, "binary content, not a text file")
     try:

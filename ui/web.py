@@ -55,7 +55,7 @@ EXAMPLES = [
     "柔远镇2020年行政处罚多少件？",
     "交岔乡是怎么做好主动公开的？",
     "2021年哪个乡镇收到的申请最多？",
-    "那2020年呢？",
+    "2021年各乡镇行政处罚分别是多少？",
 ]
 # Words that make qa.understand read a level (see qa.understand._LEVEL_PATTERNS).
 LEVEL_WORDS = {"township": "乡镇", "county": "县区", "city": "市级", "province": "省级", "department": "部门"}
@@ -523,7 +523,7 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
                                               scale=1)
                     level_filter = gr.Dropdown(level_choices, value="", label="层级筛选", elem_id="nb-level",
                                                scale=1)
-                chatbot = gr.Chatbot(label="对话", elem_id="nb-chat", height=560, sanitize_html=True,
+                chatbot = gr.Chatbot(label="对话", show_label=False, elem_id="nb-chat", height=560, sanitize_html=True,
                                      render_markdown=True, latex_delimiters=[], feedback_options=None,
                                      buttons=["copy"],
                                      placeholder="请在下方输入问题，或点击示例问题。")

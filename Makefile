@@ -5,6 +5,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INDEX ?= var/index
+HOST ?= 127.0.0.1
+PORT ?= 8000
 export HF_HUB_OFFLINE=1
 export HF_HUB_DISABLE_TELEMETRY=1
 export GRADIO_ANALYTICS_ENABLED=False
@@ -24,6 +26,8 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(BIN)/python scripts/build_index.py --input data --index $(INDEX)
+	@echo "Serving on http://$(HOST):$(PORT)/ (web page), http://$(HOST):$(PORT)/docs (API); Ctrl-C stops"
+	$(BIN)/python -m qa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q

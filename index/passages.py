@@ -67,7 +67,7 @@ class Passage:
 
 # Bump when the cutting or the indexed text changes: the retrieval stage then redoes
 # every report's passages and vectors from the store on the next build.
-PASSAGE_VERSION = "3"
+PASSAGE_VERSION = "4"
 
 
 def prefix(meta, section_title: str | None = None) -> str:
@@ -198,8 +198,11 @@ def passages_for(parsed, line_pages: dict[int, int] | None = None) -> list[Passa
     out: list[Passage] = []
     for section in parsed.sections:
         head = prefix(meta, section.title if section.number else None)
-        if section.number and _bare(section.text) == _bare(section.title or ""):
+        if section.number and _bare(section.text) == _bare(section.title or "") \
+                and not re.search(r"[，,。；;！？]", section.title or ""):
             continue  # a heading alone (its table went to the facts): nothing to cite
+        # (a heading line that runs on into the text, '六、其他需要报告的事项2023年，无收取
+        # 信息处理费情况。' on a flattened page, is the section's text: kept)
         for n, (text, first, last) in enumerate(section_passages(section)):
             page_start, page_end = _page_span(section, first, last, line_pages)
             out.append(Passage(

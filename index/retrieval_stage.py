@@ -44,6 +44,7 @@ class RetrievalStage(BuildStage):
         self._close()
         self._build_dir = build_dir
         self._client = vectors.open_client(build_dir)
+        vectors.prepare_build(self._client, build_dir)  # server mode: the build's own collection
         self._collection = vectors.get_collection(self._client)
         self._cache = EmbeddingCache(build_dir / EMBED_CACHE)
 
@@ -56,6 +57,18 @@ class RetrievalStage(BuildStage):
     def _model_changed(self, build_dir: Path) -> bool:
         recorded = build_dir / vectors.CHROMA_DIR / MODEL_FILE
         return recorded.exists() and recorded.read_text(encoding="utf-8") != self._stamp()
+
+    def _vectors_lost(self, build_dir: Path) -> bool:
+        """The collection is empty although text passages exist (the index was moved
+        to a Chroma server, or the server lost it): redo them (the cache has the vectors)."""
+        if self._collection.count() > 0:
+            return False
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            marks = ",".join("?" * len(DENSE_KINDS))
+            return db.execute(f"SELECT 1 FROM passages WHERE kind IN ({marks}) LIMIT 1", DENSE_KINDS).fetchone() is not None
+        finally:
+            db.close()
 
     def _stamp(self) -> str:
         return f"{self._cache.model}\npassages {passages.PASSAGE_VERSION}"
@@ -85,9 +98,8 @@ class RetrievalStage(BuildStage):
     def finish(self, build_dir: Path) -> None:
         build_dir = Path(build_dir)
         self._open(build_dir)
-        if self._model_changed(build_dir):
-            self._client.delete_collection(vectors.COLLECTION)
-            self._collection = vectors.get_collection(self._client)
+        if self._model_changed(build_dir) or self._vectors_lost(build_dir):
+            self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
             db.execute("DELETE FROM passages")
             db.commit()
@@ -110,6 +122,7 @@ class RetrievalStage(BuildStage):
             items = passages.load_passages(db)
         finally:
             db.close()
+        vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
         self._close()  # release chroma before build() renames the directory
         lexical.rebuild(build_dir, items)
 

@@ -1,4 +1,15 @@
-"""Passage vectors in chromadb: one persistent collection in ``<build dir>/chroma``.
+"""Passage vectors in chromadb: one persistent collection in ``<build dir>/chroma``, or,
+when ``NIANBAO_CHROMA_URL`` is set (e.g. ``http://127.0.0.1:8001``), one collection per
+build on that Chroma server.
+
+Server mode: a build's collection is named ``nianbao_<hash of the index dir>_<build id>``
+and recorded in ``<build dir>/chroma/collection.txt``, which is what readers open. A new
+build starts as a copy of the served one (index.build copies the build directory, so the
+marker names the served collection): ``prepare_build`` copies those vectors into the new
+build's own collection, so the served collection is never written to and the atomic
+switch of ``current`` still works. ``prune_collections`` deletes this index's collections
+whose build is neither the new one nor the one being served (index.build prunes the same
+build directories).
 
 Vectors are computed by index.embeddings (with its cache) and handed to chroma
 directly; the collection is still opened with our embedding function so chroma never
@@ -9,14 +20,20 @@ value is unknown are left out: chroma takes no None), which ``where`` filters us
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
 from .embeddings import LocalEmbeddingFunction, model_name
 
 CHROMA_DIR = "chroma"
-COLLECTION = "passages"
+COLLECTION = "passages"  # the collection's name in embedded mode
+ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
+COLLECTION_FILE = "collection.txt"  # server mode: the build's collection name
+_PARTIAL = ".partial"  # suffix of a build directory while it is being built (index.build)
 _META_KEYS = ("report_id", "body", "short_name", "level", "region", "year", "section", "kind")
 _ADD_BATCH = 1000
 
@@ -27,12 +44,108 @@ def _settings():
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
+def server_url() -> str | None:
+    return os.environ.get(ENV_CHROMA_URL, "").strip() or None
+
+
+def collection_name(build_dir: str | Path) -> str:
+    """The server collection of a build: index dir hash + build id (without .partial)."""
+    build_dir = Path(build_dir).absolute()
+    build_id = build_dir.name[:-len(_PARTIAL)] if build_dir.name.endswith(_PARTIAL) else build_dir.name
+    return f"{_index_prefix(build_dir)}{build_id}"
+
+
+def _index_prefix(build_dir: Path) -> str:
+    index_dir = Path(build_dir).absolute().parent.parent  # INDEX/builds/<build id>
+    digest = hashlib.sha1(str(index_dir.resolve()).encode("utf-8")).hexdigest()[:10]
+    return f"nianbao_{digest}_"
+
+
+def _recorded_name(build_dir: Path) -> str | None:
+    marker = Path(build_dir) / CHROMA_DIR / COLLECTION_FILE
+    return marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+
+
 def open_client(build_dir: str | Path):
+    """A chroma client for a build directory; ``client.nianbao_collection`` is the name
+    of the build's collection (see get_collection)."""
     import chromadb
 
     path = Path(build_dir) / CHROMA_DIR
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=_settings())
+    url = server_url()
+    if url is None:
+        client = chromadb.PersistentClient(path=str(path), settings=_settings())
+        client.nianbao_collection = COLLECTION
+        return client
+    parsed = urlparse(url if "//" in url else f"http://{url}")
+    https = parsed.scheme == "https"
+    client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or (443 if https else 8000),
+                                 ssl=https, settings=_settings())
+    client.nianbao_collection = _recorded_name(path.parent) or collection_name(build_dir)
+    return client
+
+
+def prepare_build(client, build_dir: str | Path) -> None:
+    """Server mode, for the build being written: give it its own collection, filled
+    with the vectors of the collection it was copied from (the served build's)."""
+    if server_url() is None:
+        return
+    build_dir = Path(build_dir)
+    own = collection_name(build_dir)
+    previous = _recorded_name(build_dir)
+    client.nianbao_collection = own
+    if previous != own:
+        try:
+            client.delete_collection(own)  # left over from an interrupted build of this id
+        except Exception:
+            pass
+        target = get_collection(client)
+        if previous is not None:
+            try:
+                source = client.get_collection(previous, embedding_function=_ef())
+            except Exception:  # pruned or never created: the build re-adds what it needs
+                source = None
+            if source is not None:
+                _copy(source, target)
+    (build_dir / CHROMA_DIR).mkdir(parents=True, exist_ok=True)
+    (build_dir / CHROMA_DIR / COLLECTION_FILE).write_text(own, encoding="utf-8")
+
+
+def _copy(source, target) -> None:
+    offset = 0
+    while True:
+        got = source.get(include=["embeddings", "metadatas"], limit=_ADD_BATCH, offset=offset)
+        if not got["ids"]:
+            break
+        target.upsert(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"])
+        offset += len(got["ids"])
+
+
+def reset_collection(client):
+    """Drop the build's collection and start it empty (the model changed)."""
+    client.delete_collection(getattr(client, "nianbao_collection", COLLECTION))
+    return get_collection(client)
+
+
+def prune_collections(client, build_dir: str | Path) -> list[str]:
+    """Server mode: delete this index's collections other than the build's own and
+    the served build's (the build directories index.build keeps). Returns their names."""
+    if server_url() is None:
+        return []
+    build_dir = Path(build_dir)
+    prefix = _index_prefix(build_dir)
+    keep = {collection_name(build_dir)}
+    served = build_dir.absolute().parent.parent / "current"
+    if served.exists():
+        keep.add(_recorded_name(served.resolve()) or collection_name(served.resolve()))
+    deleted = []
+    for collection in client.list_collections():
+        name = getattr(collection, "name", collection)
+        if name.startswith(prefix) and name not in keep:
+            client.delete_collection(name)
+            deleted.append(name)
+    return deleted
 
 
 def close_client(client) -> None:
@@ -52,12 +165,16 @@ def close_client(client) -> None:
         pass
 
 
+def _ef():
+    return LocalEmbeddingFunction(model_name())
+
+
 def get_collection(client, create: bool = True):
-    ef = LocalEmbeddingFunction(model_name())
+    name = getattr(client, "nianbao_collection", COLLECTION)
     if create:
         return client.get_or_create_collection(
-            COLLECTION, embedding_function=ef, configuration={"hnsw": {"space": "cosine"}})
-    return client.get_collection(COLLECTION, embedding_function=ef)
+            name, embedding_function=_ef(), configuration={"hnsw": {"space": "cosine"}})
+    return client.get_collection(name, embedding_function=_ef())
 
 
 def metadata(passage) -> dict:

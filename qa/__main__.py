@@ -7,6 +7,10 @@
 Prints the answer, then its sources (one line per citation) and any warnings; with
 --json, one JSON object {"answer", "citations", "facts", "intent", "warnings"}.
 Errors (no index, empty or over-long question) are one line on stderr, exit status 1.
+
+    python -m qa serve --index var/index [--host 127.0.0.1] [--port 8000]
+
+serves the API (/api/…, docs at /docs) and the web page (/) in one process (qa.server).
 """
 
 from __future__ import annotations
@@ -41,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--history", action="append", default=[],
                      help="an earlier question of the conversation (repeat, oldest first)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    serve = sub.add_parser("serve", help="serve the API and the web page (one process)")
+    serve.add_argument("--index", required=True, help="index directory (scripts/build_index.py)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--no-ui", action="store_true", help="serve the API only, without the web page")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return run_server(args)
     try:
         result = answer(args.question, args.index, args.history or None)
     except (QuestionError, IndexNotFound) as error:
@@ -51,6 +62,24 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(format_answer(result))
+    return 0
+
+
+def run_server(args) -> int:
+    from index.build import current_dir
+
+    if current_dir(args.index) is None:
+        print(f"Error: no index at {args.index}: build one with scripts/build_index.py", file=sys.stderr)
+        return 1
+    from .api import rate_limit_from_env
+    from .server import serve
+
+    try:
+        rate_limit_from_env()
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    serve(args.index, args.host, args.port, with_ui=not args.no_ui)
     return 0
 
 

@@ -5,13 +5,26 @@
     >>> a.answer, a.citations[0].quote
     ('彭阳县交岔乡2021年本年新收政府信息公开申请为 0 件。', '表三 本年新收政府信息公开申请数量 总计：0')
 
-Figures come from the facts table (``qa.facts``), free-text questions from passages
-(``qa.retrieve.search`` when it is available, else the stored sections) from which
-the sentences that answer are extracted.
+Figures come from the facts table (``qa.facts``). A free-text question is answered
+with sentences quoted from the report: ``qa.retrieve.search`` (BM25, text passages,
+filtered by body and year) gives the top passages (the stored sections when the index
+has no retrieval stage); their sentences are ranked by the question's content words
+(jieba, without stop words and without the body and year already used as filters),
+weighted by rarity, plus a figure with the unit asked (多少条 -> N 条) for 多少/几
+questions, the section the topic belongs in, the sub-heading a sentence stands under
+and the passage's rank. The best sentence is completed (a clause cut at ；/：, a
+sentence cut by a passage boundary) and, for problems/measures questions, extended to
+the whole enumeration it belongs to (一是…二是…, （一）…（二）…, 一、二、). Sentences are
+de-duplicated, headings glued to the text are removed, and each passage used is cited
+with its section, page and the sentences quoted from it.
+
+The first text question of a process loads jieba's dictionary and the BM25 index
+(≈1.5–2 s); ``warm_up(index_dir)`` does it ahead of time (for a server).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sqlite3
@@ -70,12 +83,27 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
         db.close()
 
 
+def warm_up(index_dir: str | Path) -> None:
+    """Load what the first text question would: jieba's dictionary, the passages and
+    the BM25 index of ``index_dir`` (≈1.5–2 s once per process). Never raises."""
+    try:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        from .retrieve import open_index as open_retrieval
+
+        open_retrieval(index_dir)
+    except Exception:  # pragma: no cover - a cold first question is only slower
+        pass
+
+
 # ---------------------------------------------------------------------- text questions
 _STOP = set("""年 年度 报告 哪些 什么 如何 怎么 怎样 哪个 多少 主要 情况 工作 政府 信息 公开 政府信息 信息公开 政务
 有 的 了 吗 呢 是 在 和 与 及 对 中 里 请问 一下 请 说 讲 提到 介绍 一 二 三 今年 去年 最新 这个 那个 我 你 他 它
 其 该 本 方面 关于 有关 哪 些 做 做了 开展 进行 具体 内容 相关 一些 这些 那些 还 都 也 就 要 被 把 给""".split())
 _SECTION_HINTS = [
-    (re.compile(r"问题|不足|改进|整改|短板|差距|困难"), 5),
+    (re.compile(r"问题|不足|改进|整改|短板|差距|困难|毛病|缺点|打算|下一步|以后|今后|明年|怎么做"), 5),
     (re.compile(r"信息处理费|处理费|其他需要报告|其他事项|收取.*费"), 6),
     (re.compile(r"复议|诉讼"), 4),
     (re.compile(r"依申请|申请"), 3),
@@ -84,14 +112,17 @@ _SECTION_HINTS = [
 
 
 _EXPANSIONS = [(re.compile(r"处理费|收费|收钱|费用"), ("收费", "收取", "处理费")),
-               (re.compile(r"问题|不足"), ("存在", "问题", "不足", "有待")),
-               (re.compile(r"改进|整改|措施"), ("改进", "措施", "整改", "加强")),
+               (re.compile(r"问题|不足|毛病|缺点|短板|差距|薄弱"), ("存在", "问题", "不足", "有待")),
+               (re.compile(r"改进|整改|措施|打算|准备|下一步|以后|今后|明年|怎么做|计划"),
+                ("改进", "措施", "整改", "加强", "进一步")),
                (re.compile(r"培训|学习"), ("培训", "学习")),
                (re.compile(r"平台|渠道|网站"), ("网站", "平台", "公众号", "渠道"))]
 
 
 def _keywords(text: str, drop: set[str]) -> list[str]:
     import jieba
+
+    jieba.setLogLevel(logging.WARNING)
 
     words = []
     for w in jieba.lcut_for_search(text):
@@ -107,40 +138,136 @@ def _keywords(text: str, drop: set[str]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def _retrieve(index_dir, query: Query, refs, catalog: Catalog) -> list[dict]:
-    """Passages for a text question: qa.retrieve when present, else the stored sections."""
+# Retrieval mode for text questions (scripts/evaluate.py over the dev set's text
+# questions, see BENCHMARKS.md): None = qa.retrieve.DEFAULT_MODE (BM25).
+TEXT_MODE: str | None = None
+TOP_PASSAGES = 8
+
+
+def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> list[dict] | None:
+    """The top text passages for a text question (rank 1 first), or None when the
+    index has no retrieval stage (then the stored sections are used). The body and
+    year, when they are filters, are taken out of the query: otherwise BM25 favours
+    the short table-row passages, whose text is mostly the body's name and year."""
     try:
-        from .retrieve import search  # written alongside; optional
-    except ImportError:
-        return []
+        from .retrieve import search
+    except ImportError:  # pragma: no cover
+        return None
     kwargs = {}
     if len(query.years) == 1:
         kwargs["year"] = query.years[0]
     if len(query.bodies) == 1:
         kwargs["agency"] = query.bodies[0]
+    text = query.text_query or query.question
+    if kwargs.get("year"):
+        text = re.sub(r"(?:19|20)?\d{2}年度?", "", text)
+    if kwargs.get("agency"):
+        for name in sorted((n for n in names if n and len(n) >= 2), key=len, reverse=True):
+            text = text.replace(name, "")
+    if len(re.sub(r"[\W\d]", "", text)) < 2:
+        text = query.text_query or query.question
     try:
-        hits = search(index_dir, query.text_query or query.question, k=8, **kwargs)
-    except Exception:  # retrieval is an optional stage; fall back to sections
-        return []
+        hits = search(index_dir, text, k=TOP_PASSAGES * 2, mode=TEXT_MODE, kind="text", **kwargs)
+    except Exception:  # retrieval is an optional stage: fall back to the sections
+        return None
     ids = {r.id for r in refs}
     out = []
     for h in hits:
-        rid = getattr(h, "report_id", None)
-        if ids and rid not in ids:
+        if h.kind != "text" or (ids and h.report_id not in ids):
             continue
-        out.append({"report_id": rid, "number": getattr(h, "section_number", None) or getattr(h, "section", None),
-                    "title": getattr(h, "section_title", None), "page": getattr(h, "page", None),
-                    "text": getattr(h, "text", "") or "", "score": float(getattr(h, "score", 0) or 0)})
+        out.append({"id": h.id, "report_id": h.report_id, "number": h.section, "title": h.section_title,
+                    "page": h.page_start, "text": h.text or "", "rank": len(out) + 1})
+        if len(out) == TOP_PASSAGES:
+            break
     return out
 
 
+def _section_passages(index_dir, p: dict) -> list[dict]:
+    """All passages of the hit's section, in order (the hit alone when unknown)."""
+    if not p.get("id"):
+        return [p]
+    try:
+        from .retrieve import section_passages
+
+        ps = section_passages(index_dir, p["report_id"], p["number"])
+    except Exception:
+        return [p]
+    if not any(x.id == p["id"] for x in ps):
+        return [p]
+    return [{"id": x.id, "report_id": x.report_id, "number": x.section, "title": x.section_title,
+             "page": x.page_start, "text": x.text or "", "rank": None} for x in ps]
+
+
 _HEADING = re.compile(
-    r"^\s*[#*\s]*[一二三四五六七][、.．]\s*(?:存在的主要问题及(?:改进|整改)(?:情况|措施)|其他需要报告的事项|总体情况|"
-    r"(?:行政机关)?主动公开政府信息情况|收到和处理政府信息公开申请情况|政府信息公开行政复议、行政诉讼情况)[*\s]*")
+    r"^\s*[#*\s]*[一二三四五六七][、.．]\s*(?:存在的?主要问题(?:及|和)?(?:改进|整改)?(?:情况|措施|方向)?|其他需要报告的事项|总体情况|"
+    r"(?:行政机关)?主动公开政府信息(?:情况)?|收到和处理政府信息公开申请(?:情况)?|"
+    r"政府信息公开行政复议[、和]?行政诉讼(?:情况)?)[*\s]*[。：:]?")
 
 
 def _strip_heading(text: str) -> str:
     return _HEADING.sub("", text, count=1)
+
+
+_GLUED_SUBHEAD = re.compile(
+    r"(?m)^(\s*[（(][一二三四五六七八九十]+[)）]\s*(?:存在的?(?:主要)?问题|主要问题|问题|不足|"
+    r"改进(?:情况|措施)|整改(?:情况|措施)|下一步(?:工作)?(?:打算|计划)?|工作(?:打算|计划)))"
+    r"[ \t]*(?=\n|[^\s。：:，,；;）)])")
+
+
+def _units(p: dict) -> list[str]:
+    """The sentences of a passage, its section heading (a line of its own or glued to
+    the first sentence) removed, and a sub-heading glued to its text ('（二）改进情况根据
+    上述问题…') cut off as a sentence of its own."""
+    text = (p.get("text") or "").strip()
+    title = re.sub(r"[\s#*]", "", p.get("title") or "")
+    first, _, rest = text.partition("\n")
+    if title and re.sub(r"[\s#*]", "", first) == title and not re.search(r"[，,。；;！？]", title) \
+            and not re.match(r"[（(]", title):
+        text = rest
+    text = _GLUED_SUBHEAD.sub(r"\1。", _strip_heading(text))
+    out = []
+    for sent in sentences_of(text):
+        sent = _strip_heading(sent).strip()
+        if len(sent) >= 6:
+            out.append(sent)
+    return out
+
+
+_CN_NUM = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
+_COUNT_Q = re.compile(r"多少|几[个条期场次项件篇家天人批份户]|数量|多大|金额")
+_UNIT_Q = re.compile(r"(?:多少|几)\s*([个条期场次项件篇家天人批份户元]|万元|亿元)")
+_LIST_Q = re.compile(r"问题|不足|短板|差距|困难|弱项|毛病|缺点|措施|改进|整改|举措|打算|计划|下一步|以后|今后|"
+                     r"怎么做|做法|经验|亮点|哪些|有什么|有啥")
+_SUBHEAD = re.compile(r"^[（(]([一二三四五六七八九十]+)[)）]\s*[^。；;]{0,16}[。：:]?$|^[一二三四五六七八九十]+[、.．][^。；;]{0,16}$")
+_ENUM_AT = re.compile(r"(?:^|(?<=[\s:：;；，,。、]))(?P<shi>[一二三四五六七八九十]+)是"
+                      r"|^[（(](?P<paren>[一二三四五六七八九十]+)[)）]"
+                      r"|(?:^|(?<=[：:；;，,。]))(?P<dun>[一二三四五六七八九十]+)、"
+                      r"|^(?P<arabic>\d{1,2})[.、．）)](?!\d)")
+_DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|〔\d{4}〕\s*\d*\s*号|第[\d一二三四五六七八九十]+[条项]")
+_OVERVIEW = re.compile("|".join(STANDARD_TITLES[n][:6] for n in range(1, 7)))
+
+
+def _enums(sent: str) -> list[tuple[str, int]]:
+    """The enumeration markers of a sentence: ('是', 2) for 二是, ('()', 1) for （一）,
+    ('、', 1) for 一、, ('1.', 3) for 3. (a marker other than the first item must open
+    the sentence or follow punctuation within it)."""
+    out = []
+    for m in _ENUM_AT.finditer(sent):
+        style, value = next((k, v) for k, v in m.groupdict().items() if v)
+        n = int(value) if style == "arabic" else _CN_NUM.get(value, 0) if len(value) == 1 else \
+            (10 + _CN_NUM.get(value[-1], 0) if value.startswith("十") else 0)
+        if m.start() > 14 and not out and n != 1:
+            continue
+        out.append(({"shi": "是", "paren": "()", "dun": "、", "arabic": "1."}[style], n))
+    return out
+
+
+def _has_number(sent: str) -> bool:
+    return bool(re.search(r"\d", _DATE.sub("", sent)))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s，,。；;：:、]", "", text)
 
 
 def answer_text(db: sqlite3.Connection, catalog: Catalog, query: Query, index_dir) -> Answer:
@@ -165,73 +292,222 @@ def answer_text(db: sqlite3.Connection, catalog: Catalog, query: Query, index_di
     question = query.text_query or query.question
     keywords = _keywords(re.sub(r"\d{2,4}年度?", "", question), names)
     hinted = [n for rx, n in _SECTION_HINTS if rx.search(question)]
+    asks_count = bool(_COUNT_Q.search(question))
+    unit = (_UNIT_Q.search(question) or [None, None])[1] if asks_count else None
+    asks_list = bool(_LIST_Q.search(question)) and not asks_count
+    problems_only = bool(_PROBLEM_Q.search(question)) and not _MEASURE_Q.search(question)
+    asks_measures = bool(_MEASURE_Q.search(question))
     ref_by_id = {r.id: r for r in refs}
 
-    passages = [p for p in _retrieve(index_dir, query, refs, catalog) if p["report_id"] in ref_by_id]
-    for s in F.sections(db, list(ref_by_id)):
-        if s["number"] == 0:
-            continue
-        passages.append({"report_id": s["report_id"], "number": s["number"], "title": s["title"],
-                         "page": s["page_start"], "text": _strip_heading(s["text"] or ""), "score": 0.0})
-    # Score each sentence: keyword overlap weighted by rarity, plus the section hint.
-    candidates = []
+    passages = _retrieve(index_dir, query, refs, names)
+    if not passages:  # no retrieval stage (or nothing found): the stored sections
+        passages = [{"id": None, "report_id": s["report_id"], "number": s["number"], "title": s["title"],
+                     "page": s["page_start"], "text": s["text"] or "", "rank": None}
+                    for s in F.sections(db, list(ref_by_id)) if s["number"] != 0]
+    candidates = []  # (passage, unit index, sentence)
+    seen = set()
     for p in passages:
-        for i, sent in enumerate(sentences_of(p["text"])):
-            candidates.append((p, i, sent))
+        if p["report_id"] not in ref_by_id:
+            continue
+        heading = ""  # the sub-heading the sentence stands under: （一）存在问题。
+        for i, sent in enumerate(_units(p)):
+            if _SUBHEAD.match(sent):
+                heading = sent
+            key = (p["report_id"], _squash(sent))
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append((p, i, sent, "" if heading == sent else heading))
     if not candidates:
         return c.done("报告中没有找到可以回答这个问题的文字。")
-    df = Counter()
-    for _, _, sent in candidates:
-        for w in set(k for k in keywords if k in sent):
-            df[w] += 1
+    # Score each sentence: question words it holds, weighted by rarity among the
+    # candidates; a figure (with the unit asked: 多少条 -> N 条) when the question
+    # asks how many; the section the topic belongs in; the passage's retrieval rank.
+    df = Counter(w for _, _, sent, _h in candidates for w in set(k for k in keywords if k in sent))
     n = len(candidates)
+    unit_rx = re.compile(r"\d[\d,.]*\s*(?:余|多)?\s*(?:万|亿)?\s*" + re.escape(unit)) if unit else None
     scored = []
-    for p, i, sent in candidates:
-        score = sum(math.log(1 + n / (1 + df[w])) for w in keywords if w in sent)
-        number = p.get("number")
-        if isinstance(number, int) and number in hinted:
-            score += 3.0 if score > 0 else 0.5
-        if re.match(r"^[（(]?[一二三四五六七八九十]+[)）、]", sent) and len(sent) < 16:
-            score -= 1  # a bare heading
+    for p, i, sent, heading in candidates:
+        words = sum(math.log(1 + n / (1 + df[w])) for w in keywords if w in sent)
+        if heading:  # under （一）存在问题, a sentence need not say 问题 itself
+            words += 0.7 * sum(math.log(1 + n / (1 + df[w])) for w in keywords if w in heading and w not in sent)
+        score = words
+        if heading and problems_only and _MEASURE_Q.search(heading):
+            score -= 1.5  # under （二）改进情况 when the question asks for the problems
+        elif heading and asks_measures and _PROBLEM_Q.search(heading) and not _MEASURE_Q.search(heading):
+            score -= 1.5  # under （一）存在问题 when the question asks for the measures
+        if asks_count:
+            if unit_rx is not None and unit_rx.search(_DATE.sub("", sent)):
+                score += 3.0 if words > 0 else 1.0
+            elif _has_number(sent):
+                score += 1.5 if words > 0 else 0.5
+            else:
+                score -= 1.0
+        if isinstance(p.get("number"), int) and p["number"] in hinted:
+            score += 2.0 if words > 0 else 0.3
+        if _SUBHEAD.match(sent):
+            score -= 1.0  # a bare heading such as （一）存在问题。
+        if len(set(_OVERVIEW.findall(sent))) >= 3:
+            score -= 3.0  # '全文包括总体情况、…、存在的主要问题及改进情况…': the report's outline
         if len(sent) < 12 or re.fullmatch(r"[\d\s年月日]+|.{2,20}(局|政府|委员会|办公室|办公厅)", sent):
-            score -= 2  # a date or signature line
-        score += min(p.get("score", 0.0), 1.0) * 0.2
-        scored.append((score, p, i, sent))
+            score -= 2.0  # a date or signature line
+        digits = len(re.findall(r"\d", sent))
+        if digits > 8 and (digits > 0.15 * len(sent) or re.search(r"第二十条第|信息内容|申请人情况|勾稽关系", sent)) \
+                and not re.search(r"[，,]", sent):
+            score -= 3.0  # a table flattened into a line of text
+        if p.get("rank"):
+            score += 0.8 / p["rank"]
+        scored.append((score, words, p, i, sent))
     scored.sort(key=lambda x: -x[0])
-    best = scored[0]
-    if best[0] <= 0.5:
+    best_score, best_words, best_p, best_i, best_sent = scored[0]
+    if best_words <= 0 or best_score <= 0.8:
         return c.done("报告中没有找到能回答这个问题的语句。" +
                       (f"（检索范围：{'、'.join(c.who(r) for r in refs[:5])}报告）" if refs else ""))
-    # Answer from the best report and section: its best sentence and the sentences
-    # that follow it (an enumeration 一是…二是… runs over several), in reading order.
-    rid, number = best[1]["report_id"], best[1].get("number")
-    same = [x for x in scored if x[1]["report_id"] == rid and x[1].get("number") == number]
-    in_order = sorted(same, key=lambda x: x[2])
-    start = next(i for i, x in enumerate(in_order) if x[2] == best[2])
-    top = [in_order[start]]
-    for x in in_order[start + 1:start + 4]:
-        if re.match(r"^[（(]?[二三四五六][)）、]|^[（(][一二三四五六][)）]", x[3]) and x[0] < best[0] * 0.5:
-            break  # the next heading (e.g. （二）改进措施) starts another topic
-        if x[0] <= 0 and not re.match(r"^[一二三四五六七八九十]是|^\d[.、]", x[3]) \
-                and not top[-1][3].endswith(("；", ";", "：", ":")):
-            break  # signature, date or unrelated text
-        top.append(x)
-    ref = ref_by_id[rid]
-    quotes = []
-    for score, p, i, sent in top:
-        if sent in quotes:
+    chosen = _read_on(index_dir, best_p, best_i, keywords, asks_list, question)
+    ref = ref_by_id[best_p["report_id"]]
+    # One citation per passage used: its section, page and the sentences quoted.
+    quotes: list[str] = []
+    said: list[str] = []
+    by_passage: dict = {}
+    for p, sent in chosen:
+        if p is None:  # the answer is cut short: the report goes on
+            quotes.append("（以下从略）")
             continue
-        quotes.append(sent)
-        sec = {"title": p.get("title")}
-        title = section_title(sec, p.get("number"))
-        c.citations.append(Citation(ref.id, ref.title, ref.body, ref.year, title, p.get("page"), sent))
+        sq = _squash(sent)
+        if any(sq in s for s in said):
+            continue  # the same sentence twice (overlapping passages, repeated text)
+        said.append(sq)
+        piece = sent if sent.endswith(_ENDS) else sent + "。"
+        quotes.append(piece)
+        key = p.get("id") or (p["report_id"], p.get("number"))
+        by_passage.setdefault(key, (p, []))[1].append(piece)
+    for p, pieces in by_passage.values():
+        title = _section_label(p)
+        quote = "".join(pieces).rstrip("；;：:，,")
+        c.citations.append(Citation(ref.id, ref.title, ref.body, ref.year, title, p.get("page"), quote))
+    for n in range(len(quotes) - 1, -1, -1):  # the last sentence quoted ends the answer
+        if quotes[n] != "（以下从略）":
+            quotes[n] = re.sub(r"[；;：:，,]$", "。", quotes[n])
+            break
+    body = "".join(quotes)
     section = c.citations[0].section if c.citations else ""
-    text = f"据{c.who(ref)}报告" + (f"（{section}）" if section else "") + "：" + "".join(
-        q if q.endswith(("。", "；", "！", "？")) else q + "。" for q in quotes)
-    others = [r for r in refs if r.id != rid]
+    text = f"据{c.who(ref)}报告" + (f"（{section}）" if section else "") + "：" + body
+    others = [r for r in refs if r.id != ref.id]
     if others and not query.bodies:
         text += f"\n\n（在 {len(refs)} 份报告中检索，以上摘自最相关的一份。）"
     return c.done(text)
 
 
-__all__ = ["answer", "Answer", "Citation", "QuestionError", "IndexNotFound", "years_text"]
+def _section_label(p: dict) -> str:
+    """The section a passage is in, as printed when the heading is a numbered section
+    heading ('五、存在的主要问题及改进措施'), else the standard one ('（一）主要问题' is a
+    sub-heading the parser took for the section's title)."""
+    number = p.get("number")
+    title = (p.get("title") or "").strip()
+    if isinstance(number, int) and 1 <= number <= 6 and not re.match(r"^[#*\s]*[一二三四五六七][、.．]", title):
+        title = ""
+    return section_title({"title": title}, number)
+
+
+MAX_UNITS, MAX_CHARS = 8, 360
+_ENDS = ("。", "！", "？", "；", ";", "：", ":", "!", "?")
+_PROBLEM_Q = re.compile(r"问题|不足|短板|差距|困难|弱项|毛病|缺点")
+_MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|以后|今后|明年|怎么做|怎么改|如何改|举措")
+_MEASURE_LEAD = re.compile(r"将|改进|整改|下一步|打算|计划|措施|做好以下|抓好|努力方向|工作安排|针对|推动")
+
+
+def _section_units(index_dir, p: dict) -> tuple[list[tuple[dict, str, tuple]], bool]:
+    """(passage, sentence, (passage id, index in passage)) over the hit's whole
+    section in reading order; a sentence cut by a passage boundary is joined again."""
+    units: list[tuple[dict, str, list]] = []
+    for q in _section_passages(index_dir, p):
+        for j, sent in enumerate(_units(q)):
+            if j == 0 and units and not units[-1][1].endswith(_ENDS):
+                prev = units[-1]
+                units[-1] = (prev[0], prev[1] + sent, prev[2] + [(q.get("id"), j)])
+                continue
+            units.append((q, sent, [(q.get("id"), j)]))
+    return units
+
+
+def _read_on(index_dir, p: dict, i: int, keywords: list[str], asks_list: bool,
+             question: str = "") -> list[tuple[dict, str]]:
+    """The best sentence and those that complete it, in reading order: a sentence cut
+    at ；/：, and — for a question about problems or measures — the items of the
+    enumeration it opens or belongs to (一是…二是…, （一）…（二）…, 1. 2.), up to the next
+    sub-heading of another topic (or, for problems, the lead-in of the measures)."""
+    units = _section_units(index_dir, p)
+    start = next((n for n, u in enumerate(units) if (p.get("id"), i) in u[2]), None)
+    if start is None:  # pragma: no cover - the hit is always in its section
+        units, start = [(p, s, [(p.get("id"), k)]) for k, s in enumerate(_units(p))], i
+    problems_only = bool(_PROBLEM_Q.search(question)) and not _MEASURE_Q.search(question)
+    first = units[start][1]
+    if _SUBHEAD.match(first) and start + 1 < len(units):
+        start += 1  # a heading such as （一）存在问题。: answer with what it heads
+        first = units[start][1]
+    own = _enums(first)
+    if asks_list and (not own or own[0][1] > 1):
+        # the best sentence is a later item, or the body of one ('一是重视程度需要提升。
+        # 极少数干部…'): answer from the start of the enumeration it belongs to
+        for back in range(start - 1, max(-1, start - 12), -1):
+            sent = units[back][1]
+            if _SUBHEAD.match(sent) or (problems_only and _MEASURE_LEAD.search(sent)):
+                break
+            e = _enums(sent)
+            if e and e[-1][1] == 1 and (not own or e[-1][0] == own[0][0]) or \
+                    e and e[0][1] == 1 and (not own or e[0][0] == own[0][0]):
+                start = back
+                break
+        first = units[start][1]
+        lead = units[start - 1][1] if start > 0 else ""
+        if lead and not _enums(lead) and not _SUBHEAD.match(lead) and len(lead) <= 60 and \
+                (lead.endswith(("：", ":")) or any(k in lead for k in keywords)) and \
+                not (problems_only and _MEASURE_LEAD.search(lead)):
+            start -= 1  # '…重点做好以下工作：' / '…也看到了一些不足和差距。'
+            first = lead
+    out = [units[start][:2]]
+    size = len(first)
+    enums = _enums(first)
+    last = enums[-1] if enums else None
+    opens = bool(re.search(r"[：:]$|主要|如下|以下|几个方面|不足|问题|差距|存在", first))
+    j = start + 1
+    while j < len(units) and len(out) < MAX_UNITS:
+        sent = units[j][1]
+        prev = out[-1][1]
+        if size + len(sent) > MAX_CHARS and len(out) > 1:
+            if asks_list and (e or prev.endswith(("；", ";"))):
+                out.append((None, "……"))  # the enumeration goes on in the report
+            break
+        if _SUBHEAD.match(sent) and not any(k in sent for k in keywords):
+            break  # （二）改进情况。: another topic starts
+        e = _enums(sent)
+        lead = ""
+        if e:
+            m = _ENUM_AT.search(sent)
+            lead = sent[:m.start()] if m else ""
+        if problems_only and _MEASURE_LEAD.search(lead or (sent if not e else "")) and \
+                not prev.endswith(("；", ";", "，", ",")):
+            break  # '2025年，将重点从以下方面做好改进：一是…': the measures begin
+        if prev.endswith(("：", ":", "，", ",")) or (asks_list and prev.endswith(("；", ";"))):
+            pass  # the sentence goes on (for a list, the clauses of one item after another)
+        elif asks_list and not e and _enums(prev) and len(prev) <= 20:
+            pass  # '二是主动意识需要增强。' is an item's title: its body follows
+        elif asks_list and e and last is None and e[0][1] == 1 and (
+                any(k in lead for k in keywords) if len(lead) > 2 else (opens or len(out) == 1)):
+            pass  # the enumeration the sentence announces
+        elif asks_list and e and last is not None and e[0][0] == last[0] and e[0][1] == last[1] + 1:
+            pass  # the next item
+        elif asks_list and last is not None and not e and any(
+                _enums(s) and _enums(s)[0] == (last[0], last[1] + 1) for _, s, _k in units[j + 1:j + 3]):
+            pass  # the item goes on for another sentence
+        else:
+            break
+        if e:
+            last = e[-1]
+        out.append(units[j][:2])
+        size += len(sent)
+        j += 1
+    return out
+
+
+__all__ = ["answer", "warm_up", "Answer", "Citation", "QuestionError", "IndexNotFound", "years_text"]

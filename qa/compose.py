@@ -624,8 +624,28 @@ def _trend(c: Composer) -> Answer:
     return c.done(text + "\n\n" + c.table(["年份", q.figure.name, "单位"], rows))
 
 
+_HEAD_START = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|\d+[.、．]|#)")
+
+
 def sentences_of(text: str) -> list[str]:
-    # Hard-wrapped lines (PDF, markdown) belong to one sentence unless a heading starts.
-    text = re.sub(r"(?<![。！？；:：])\n(?!\s*(?:[（(]?[一二三四五六七八九十]+[)）、.]|\d+[.、]|#|\*\*))", "", text)
-    parts = re.split(r"(?<=[。！？；!?])|\n+", text)
-    return [p.strip() for p in parts if p and len(p.strip()) >= 6]
+    """The sentences of a passage, in order: split at 。！？ and at ；/; (an enumeration
+    一是…；二是… gives one item each). Hard-wrapped lines (PDF, markdown) belong to one
+    sentence unless a heading starts or a short heading line ends ('（一）主要问题');
+    markdown emphasis is dropped."""
+    text = re.sub(r"\*\*|__", "", text)
+    joined = ""
+    prev = ""
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        glue = prev and not re.search(r"[。！？；;:：]\s*$", prev) and not _HEAD_START.match(line) \
+            and not (_HEAD_START.match(prev) and len(prev.strip()) <= 20 and not re.search(r"[。！？；;，,]", prev))
+        joined += ("" if glue else "\n") + line if joined else line
+        prev = line
+    parts = re.split(r"(?<=[。！？；;!?])|\n+", joined)
+    out = []
+    for p in parts:
+        p = re.sub(r"^[#>*\s]+", "", p).strip()
+        if len(p) >= 6:
+            out.append(p)
+    return out

@@ -17,6 +17,8 @@ the embedding model once per process; the first query of a process pays for load
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -81,6 +83,16 @@ class _OpenIndex:
                 self._collection = vectors.get_collection(self._client, create=False)
             return self._collection
 
+    def kind_mask(self, kind: str):
+        """A bool per BM25 passage: is it of this kind ('text' or 'table_row')."""
+        masks = self.__dict__.setdefault("_kind_masks", {})
+        if kind not in masks:
+            import numpy as np
+
+            masks[kind] = np.array([(self.passages.get(pid) is not None and self.passages[pid].kind == kind)
+                                    for pid in self.lexical.ids], dtype=bool)
+        return masks[kind]
+
     def close(self) -> None:
         vectors.close_client(self._client)
         self._client = self._collection = None
@@ -97,6 +109,48 @@ class _OpenIndex:
 
 _open: dict[Path, _OpenIndex] = {}
 _open_lock = threading.Lock()
+
+
+def quiet_model_loading() -> None:
+    """No progress bars or advisory logs when the embedding model loads on the first
+    dense query (the CLI and API print answers, not 'Loading weights: 100%')."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("sentence_transformers", "transformers", "huggingface_hub", "chromadb"):
+        logging.getLogger(name).setLevel(logging.WARNING if name == "chromadb" else logging.ERROR)
+    try:
+        import sys
+
+        if "transformers" in sys.modules:  # imported before the variable was set
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+        if "huggingface_hub" in sys.modules:
+            from huggingface_hub.utils import disable_progress_bars
+
+            disable_progress_bars()
+    except Exception:  # pragma: no cover - only quietens output
+        pass
+
+
+
+def section_passages(index_dir: str | Path, report_id: str, section: int) -> list[Passage]:
+    """The text passages of one section of one report, in reading order (to read on
+    past a hit: an enumeration 一是…二是… may run into the next passage)."""
+    index = open_index(index_dir)
+    with index._lock:
+        by_section = getattr(index, "_by_section", None)
+        if by_section is None:
+            by_section = {}
+            for p in index.passages.values():
+                if p.kind == "text":
+                    by_section.setdefault((p.report_id, p.section), []).append(p)
+            for ps in by_section.values():
+                ps.sort(key=lambda p: p.seq)
+            index._by_section = by_section
+    return list(by_section.get((report_id, section), []))
 
 
 def open_index(index_dir: str | Path) -> _OpenIndex:
@@ -152,10 +206,11 @@ def fuse(ranked: list[tuple[list[str], float]], rrf_k: int = RRF_K) -> list[tupl
 
 
 def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = None,
-           agency: str | None = None, level: str | None = None, mode: str | None = None) -> list[Hit]:
+           agency: str | None = None, level: str | None = None, mode: str | None = None,
+           kind: str | None = None) -> list[Hit]:
     """The k passages best matching `query`, best first (fewer when the filters leave
-    fewer). ``mode`` None means DEFAULT_MODE. Raises IndexNotFound, or ValueError for a
-    bad argument."""
+    fewer). ``mode`` None means DEFAULT_MODE; ``kind`` 'text' or 'table_row' keeps
+    only passages of that kind. Raises IndexNotFound, or ValueError for a bad argument."""
     mode = mode or DEFAULT_MODE
     _check(query, k, mode, level, year)
     index = open_index(index_dir)
@@ -165,9 +220,15 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     n = max(CANDIDATES, k) if mode == "hybrid" else k
     bm25: list[tuple[str, float]] = []
     dense: list[tuple[str, float]] = []
+    if kind is not None and kind not in ("text", "table_row"):
+        raise ValueError(f"unknown kind {kind!r}: use 'text' or 'table_row'")
     if mode in ("bm25", "hybrid"):
-        bm25 = index.lexical.search(query, n, index.lexical.mask(report_ids, year, level))
+        mask = index.lexical.mask(report_ids, year, level)
+        if kind is not None:
+            mask = index.kind_mask(kind) if mask is None else mask & index.kind_mask(kind)
+        bm25 = index.lexical.search(query, n, mask)
     if mode in ("dense", "hybrid"):
+        quiet_model_loading()
         dense = vectors.query(index.collection, embed_query(query), n, _where(report_ids, year, level))
     bm25_rank = {pid: i for i, (pid, _) in enumerate(bm25, 1)}
     dense_rank = {pid: i for i, (pid, _) in enumerate(dense, 1)}
@@ -181,6 +242,8 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     for pid, score in ranked:
         passage = index.passages.get(pid)
         if passage is None:  # chroma and the passages table disagree: skip, never crash
+            continue
+        if kind is not None and passage.kind != kind:
             continue
         hits.append(Hit(**{f.name: getattr(passage, f.name) for f in fields(Passage)},
                         score=score, rank=len(hits) + 1,

@@ -2,6 +2,7 @@
 """Score the question-answering system on a dev set.
 
     python scripts/evaluate.py tests/qa_dev.jsonl --index var/index [--show-failures]
+    python scripts/evaluate.py tests/qa_dev.jsonl --index var/index --text-mode hybrid
 
 Each line of the dev set is {"id", "intent", "question", "history", "expect":
 {"contains": [...], "not_contains": [...]}, "cite": [report ids]}. An answer is
@@ -117,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", required=True, help="index directory (scripts/build_index.py)")
     parser.add_argument("--show-failures", action="store_true", help="print each wrong answer")
     parser.add_argument("--json", action="store_true", help="print the per-intent figures as JSON")
+    parser.add_argument("--text-mode", choices=("bm25", "hybrid", "dense"),
+                        help="retrieval mode for text questions (default: qa.answer.TEXT_MODE, BM25)")
     args = parser.parse_args(argv)
+    if args.text_mode:
+        import qa.answer
+
+        qa.answer.TEXT_MODE = args.text_mode
     if not Path(args.dev_set).exists():
         print(f"Error: dev set {args.dev_set} not found", file=sys.stderr)
         return 1

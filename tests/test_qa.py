@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import evaluate  # noqa: E402
 
 DEV_SET = ROOT / "tests" / "qa_dev.jsonl"
-OVERALL_MIN, PER_INTENT_MIN = 0.90, 0.80
+OVERALL_MIN, PER_INTENT_MIN, TEXT_MIN = 0.95, 0.80, 0.90
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +60,8 @@ def test_dev_set_accuracy(qa_index):
     assert stats["ALL"]["accuracy"] >= OVERALL_MIN, failures
     for intent, s in stats.items():
         assert s["accuracy"] >= PER_INTENT_MIN, f"{intent}: {s['accuracy']:.0%}\n{failures}"
+    assert stats["text"]["accuracy"] >= TEXT_MIN, failures
+    assert stats["text"]["n"] >= 30, "text questions over the seeds and the real reports"
 
 
 # ------------------------------------------------------------------ figures
@@ -265,3 +267,55 @@ def test_cli_json_has_answer_fields(qa_index, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"answer", "citations", "facts", "intent", "warnings"}
     assert set(out["citations"][0]) == {"report_id", "title", "agency", "year", "section", "page", "quote"}
+
+
+# ------------------------------------------------------------------ text answers (retrieval)
+def _body(a) -> str:
+    return a.answer.split("：", 1)[1]  # after '据…报告（section）：'
+
+
+def test_text_followup_has_no_heading_and_no_repeats(qa_index):
+    a = answer("2024年呢", qa_index, history=["平潭2023年存在哪些主要问题"])
+    body = _body(a)
+    assert "智能化" in body
+    assert not body.startswith("五、") and "存在的主要问题及改进情况2024" not in body
+    sentences = [s for s in body.replace("；", "。").split("。") if s]
+    assert len(sentences) == len(set(sentences))
+    assert "2025年，将重点" not in body  # the measures are not the problems asked for
+
+
+def test_text_problems_give_the_whole_enumeration(qa_index):
+    a = answer("交岔乡2021年存在什么问题", qa_index)
+    for item in ("人员队伍", "二是政府网站", "三是政府信息主动公开"):
+        assert item in a.answer
+    assert "改进情况" not in _body(a) and "继续强化组织保障" not in a.answer
+    assert a.citations[0].section == "五、存在的主要问题及改进措施"
+
+
+def test_text_measures_give_the_measures(qa_index):
+    a = answer("交岔乡2021年打算怎么改进", qa_index)
+    assert "一是继续强化组织保障" in a.answer and "人员队伍还不健全" not in a.answer
+
+
+def test_text_count_question_quotes_the_figure_sentence(qa_index):
+    a = answer("交岔乡主动公开了多少条政府信息", qa_index)
+    assert "778" in a.answer
+    assert a.citations[0].section == "一、总体情况"
+    # the sentence runs over two passages: quoted whole, not cut at '扶贫、'
+    assert "扶贫、教育" in a.answer and "扶贫、。" not in a.answer
+
+
+def test_text_citation_has_page_for_pdf(qa_index):
+    a = answer("洪泽区2024年政府信息公开工作存在哪些不足", qa_index)
+    assert cited(a) == ["r002_huaian_hongze_2024"]
+    assert a.citations[0].page == 4
+    assert all(c.quote.rstrip("。；") in a.answer for c in a.citations)
+
+
+def test_sentences_of_keeps_heading_lines_apart():
+    from qa.compose import sentences_of
+
+    assert sentences_of("（一）主要问题\n市科委根据本市\n机构改革。\n（二）改进情况\n根据上述问题，一是开设。") == [
+        "（一）主要问题", "市科委根据本市机构改革。", "（二）改进情况", "根据上述问题，一是开设。"]
+    assert sentences_of("一是人员少,力量薄弱;二是制度不健全。**五是**加强培训。") == [
+        "一是人员少,力量薄弱;", "二是制度不健全。", "五是加强培训。"]

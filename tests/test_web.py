@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "tests" / "output"
 JIAOCHA = "000_8d3f9a9668695af1"  # 彭阳县交岔乡 2021
 ROUYUAN = "003_fb8decbe9b2e9cc0"  # 沙坡头区柔远镇 2020
+HONGZE = "r001_huaian_hongze_2023"  # 淮安市洪泽区 2023: table 四 does not add up
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = '<img src=x onerror="window.__xss=2">'
 TIMEOUT = 30_000  # ms
@@ -57,17 +58,23 @@ def _build(input_dir: Path, index_dir: Path, with_retrieval: bool) -> None:
 
 
 class Server:
-    """FastAPI + the page, under uvicorn in a thread of this process."""
+    """FastAPI + the page, under uvicorn in a thread of this process: mounted with
+    ui.web.mount, or (plain=True) with a bare gr.mount_gradio_app as qa.server does."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, plain: bool = False):
         import uvicorn
         from fastapi import FastAPI
 
-        from ui.web import mount
+        from ui.web import build_demo, mount
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        app = mount(FastAPI(), index_dir)
+        if plain:
+            import gradio as gr
+
+            app = gr.mount_gradio_app(FastAPI(), build_demo(index_dir), path="/")
+        else:
+            app = mount(FastAPI(), index_dir)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -89,18 +96,21 @@ class Server:
 def site(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("web_index")
     _build(ROOT / "data", index_dir, with_retrieval=True)
-    with Server(index_dir) as server:
+    with Server(index_dir, plain=True) as server:
         yield server.url
 
 
 @pytest.fixture(scope="module")
 def xss_site(tmp_path_factory):
-    """An index of one report whose section 一 carries markup."""
+    """An index of a report whose section 一 carries markup, and of a real report whose
+    table 四 fails its arithmetic (r001)."""
     inputs = tmp_path_factory.mktemp("xss_inputs")
+    shutil.copy(ROOT / "tests" / "fixtures" / "real" / f"{HONGZE}.pdf", inputs / f"{HONGZE}.pdf")
     text = (ROOT / "data" / f"{JIAOCHA}.txt").read_text(encoding="utf-8")
-    anchor = "健全了工作机制。"
-    assert anchor in text
-    text = text.replace(anchor, f"健全了工作机制{XSS_SCRIPT}{XSS_IMG}。", 1)
+    # Into every sentence of section 一 about 工作机制, so a question about it quotes one.
+    head, sep, tail = text.partition("二、行政机关主动公开政府信息情况")
+    assert sep and "工作机制" in head
+    text = head.replace("工作机制", f"工作机制{XSS_SCRIPT}{XSS_IMG}") + sep + tail
     (inputs / f"{JIAOCHA}.txt").write_text(text, encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("xss_index")
     _build(inputs, index_dir, with_retrieval=False)
@@ -192,6 +202,9 @@ def test_ask_follow_up_source_and_browse(site, browser):
         chart = page.locator("#nb-chart .nb-chart")
         chart.wait_for()
         assert chart.locator(".nb-bar-row").count() == 4
+        # The page's styles apply however it was mounted (bars have a colour and a height).
+        bar = chart.locator(".nb-bar").first
+        assert bar.evaluate("e => getComputedStyle(e).height") == "20px"
         shot(page, "web_01_answer.png")
 
         # Open a source: the quoted table row appears.
@@ -236,6 +249,18 @@ def test_ask_follow_up_source_and_browse(site, browser):
         assert page.locator("#nb-sections details.nb-section").count() >= 6
         shot(page, "web_04_browse.png")
 
+        # Filters: with the year filter at 2020, a question without a year asks about 2020.
+        page.get_by_role("tab", name="问答").click()
+        page.click("#nb-clear")
+        page.wait_for_function("""() => document.querySelectorAll("#nb-chat [data-testid='bot']").length == 0""")
+        page.locator("#nb-year input").click()
+        page.get_by_role("option", name="2020年").click()
+        filtered = ask(page, "哪些乡镇没有收到政府信息公开申请？", 0)
+        text = filtered.inner_text()
+        assert "已按筛选条件" in text and "柔远镇" in text.split("来源")[0]
+        assert "交岔乡" not in text.split("来源")[0]
+        shot(page, "web_05_filter.png")
+
         # The link a source gives opens the browse tab on that report.
         page.goto(site + f"?report={JIAOCHA}")
         page.wait_for_function(
@@ -258,19 +283,33 @@ def test_report_text_is_shown_as_text_and_never_runs(xss_site, browser):
         sections = page.locator("#nb-sections").inner_text()
         assert XSS_SCRIPT in sections
         assert 'onerror="window.__xss=2"' in sections
-        shot(page, "web_05_xss_browse.png")
+        shot(page, "web_06_xss_browse.png")
 
         page.get_by_role("tab", name="问答").click()
-        reply = ask(page, "交岔乡是怎么做好主动公开的？", 0)
+        reply = ask(page, "交岔乡是怎么健全工作机制的？", 0)
         reply.locator("details.nb-src summary").first.click()
         reply_text = reply.inner_text()
-        assert "<script>" in reply_text
-        assert page.get_by_text("<script>window.__xss=1", exact=False).first.is_visible()
-        shot(page, "web_06_xss_chat.png")
+        assert "<script>window." in reply_text and "<img src=x onerror=" in reply_text
+        assert page.get_by_text("<script>window.", exact=False).first.is_visible()
+        shot(page, "web_07_xss_chat.png")
 
         assert page.evaluate("typeof window.__xss") == "undefined"
         assert page.locator("script:has-text('__xss')").count() == 0
         assert page.locator("img[src='x']").count() == 0
+
+        # A report failing its checks: the failing ones are listed first, highlighted.
+        page.goto(xss_site + f"?report={HONGZE}")
+        page.wait_for_function(
+            """() => (document.querySelector('#nb-meta') || {}).innerText?.includes('洪泽')""")
+        failing = page.locator("#nb-checks tr.nb-fail")
+        assert failing.count() >= 1 and failing.first.is_visible()
+        assert "未通过" in failing.first.inner_text()
+        background = failing.first.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+        assert "未通过 " in page.locator("#nb-checks").inner_text()
+        page.locator("#nb-checks").scroll_into_view_if_needed()
+        shot(page, "web_08_failing_checks.png")
+        assert page.evaluate("typeof window.__xss") == "undefined"
         assert p.outside() == [], f"requests left the machine: {p.outside()}"
     finally:
         p.close()
@@ -298,3 +337,21 @@ def test_filters_are_added_only_when_understood(tmp_path):
     assert q == "柔远镇2020年行政处罚多少件？"  # the question says year and body itself
     q, _ = apply_filters("那行政处罚呢？", ["哪些乡镇2021年没有收到申请"], "", "", catalog)
     assert q == "那行政处罚呢？"
+
+
+def test_chart_for_trend_and_none_for_single_lookup():
+    from ui.web import chart_html
+
+    facts = [{"report_id": f"r{y}", "table": "依申请", "row": "本年新收", "column": "总计", "value": str(v),
+              "unit": "件", "blank": False, "uncertain": False, "agency": "平潭综合实验区管委会", "year": y}
+             for y, v in ((2019, 12), (2020, 30), (2021, 0))]
+    facts.append({"report_id": "r2022", "table": "依申请", "row": "本年新收", "column": "总计", "value": None,
+                  "unit": "件", "blank": True, "uncertain": False, "agency": "平潭综合实验区管委会", "year": 2022})
+    result = {"intent": "trend", "facts": facts, "query": {"figure_name": "本年新收政府信息公开申请"}}
+    chart = chart_html(result, {})
+    assert chart.count("nb-bar-row") == 4
+    assert chart.index("2019年") < chart.index("2020年") < chart.index("2022年")
+    assert "width:100.0%" in chart and "未填报" in chart
+    assert chart_html({"intent": "lookup", "facts": facts[:1]}, {}) == ""
+    evil = dict(facts[0], report_id="x", agency="<script>alert(1)</script>", year=2019)
+    assert "<script>" not in chart_html({"intent": "list", "facts": [evil, facts[1]]}, {})

@@ -74,6 +74,9 @@ THEME = gr.themes.Default(
 )
 
 CSS = """
+:root, gradio-app { --font: 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif;
+  --font-mono: monospace; }
+#nb-style { display: none; }
 .nb-src { border: 1px solid #d0d7de; border-radius: 6px; padding: 4px 8px; margin: 4px 0; background: #fafbfc; }
 .nb-src summary { cursor: pointer; font-size: 0.92em; }
 .nb-src blockquote { margin: 6px 0; padding: 4px 10px; border-left: 3px solid #8c959f; color: #24292f;
@@ -100,6 +103,9 @@ CSS = """
 .nb-chart .nb-bar { background: #3b82f6; height: 20px; border-radius: 3px; min-width: 2px; }
 .nb-chart .nb-bar-value { width: 7em; padding-left: 8px; font-size: 0.9em; }
 .nb-fail-badge { color: #82071e; font-weight: 600; }
+.nb-ok-badge { color: #116329; }
+.nb-table td.nb-result, .nb-table td.nb-nowrap { white-space: nowrap; }
+.nb-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
 """
 
 
@@ -384,27 +390,41 @@ def report_meta_html(db: sqlite3.Connection, rid: str) -> str:
 
 
 def checks_html(db: sqlite3.Connection, rid: str) -> str:
+    """The report's checks: failing and undecidable ones shown (failing highlighted),
+    the passing ones folded away."""
     rows = db.execute("SELECT rule, scope, passed, detail FROM checks WHERE report_id = ? "
                       "ORDER BY CASE WHEN passed = 0 THEN 0 WHEN passed IS NULL THEN 1 ELSE 2 END, rowid",
                       (rid,)).fetchall()
     if not rows:
         return "<p>这份报告没有可做的校验。</p>"
-    failed = sum(1 for r in rows if r["passed"] == 0)
-    undecided = sum(1 for r in rows if r["passed"] is None)
-    head = f"共 {len(rows)} 项校验：未通过 {failed} 项，无法判断 {undecided} 项，通过 {len(rows) - failed - undecided} 项。"
-    cls = "nb-fail-badge" if failed else ""
-    out = [f'<p class="{cls}">{esc(head)}</p><table class="nb-table">'
-           "<tr><th>结果</th><th>规则</th><th>范围</th><th>明细（报告中的数字）</th></tr>"]
-    for r in rows:
-        if r["passed"] == 0:
-            kind, word = "nb-fail", "✗ 未通过"
-        elif r["passed"] is None:
-            kind, word = "nb-undecided", "？ 无法判断"
-        else:
-            kind, word = "nb-pass", "✓ 通过"
-        out.append(f'<tr class="{kind}"><td class="nb-result">{word}</td><td>{esc(r["rule"])}</td>'
-                   f'<td>{esc(r["scope"])}</td><td>{esc(r["detail"])}</td></tr>')
-    out.append("</table>")
+    failed = [r for r in rows if r["passed"] == 0]
+    undecided = [r for r in rows if r["passed"] is None]
+    passed = [r for r in rows if r["passed"] not in (0, None)]
+    head = f"共 {len(rows)} 项校验：未通过 {len(failed)} 项，无法判断 {len(undecided)} 项，通过 {len(passed)} 项。"
+    cls = "nb-fail-badge" if failed else "nb-ok-badge"
+
+    def table(items) -> str:
+        out = ['<table class="nb-table nb-checks"><tr><th>结果</th><th>规则</th><th>范围</th>'
+               "<th>明细（报告中的数字）</th></tr>"]
+        for r in items:
+            if r["passed"] == 0:
+                kind, word = "nb-fail", "✗ 未通过"
+            elif r["passed"] is None:
+                kind, word = "nb-undecided", "？ 无法判断"
+            else:
+                kind, word = "nb-pass", "✓ 通过"
+            out.append(f'<tr class="{kind}"><td class="nb-result">{word}</td><td class="nb-nowrap">'
+                       f'{esc(r["rule"])}</td><td class="nb-nowrap">{esc(r["scope"])}</td>'
+                       f'<td>{esc(r["detail"])}</td></tr>')
+        out.append("</table>")
+        return "".join(out)
+
+    out = [f'<p class="{cls}">{esc(head)}</p>']
+    if failed or undecided:
+        out.append(table(failed + undecided))
+    if passed:
+        out.append(f'<details class="nb-section"><summary>查看通过的 {len(passed)} 项</summary>'
+                   f"{table(passed)}</details>")
     return "".join(out)
 
 
@@ -433,9 +453,13 @@ def sections_html(db: sqlite3.Connection, rid: str) -> str:
         pages = ""
         if r["page_start"]:
             pages = f"（第{r['page_start']}页" + (f"–{r['page_end']}页）" if r["page_end"] and r["page_end"] != r["page_start"] else "）")
+        text = (r["text"] or "").strip("\n")
+        first, _, rest = text.partition("\n")
+        if r["number"] and r["title"] and first.strip() == r["title"].strip():
+            text = rest.strip("\n")  # the heading is the summary already
         out.append(f'<details class="nb-section"{" open" if r["number"] == 1 else ""}>'
                    f"<summary>{esc(title)}{esc(pages)}</summary>"
-                   f'<div class="nb-text">{esc(r["text"])}</div></details>')
+                   f'<div class="nb-text">{esc(text)}</div></details>')
     return "".join(out)
 
 
@@ -513,6 +537,9 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
 
     report_choices, year_choices, level_choices = choices_now()
     with gr.Blocks(title="政府信息公开年报问答", analytics_enabled=False) as demo:
+        # The page's own styles travel with it: whoever mounts it (mount() below, or a plain
+        # gr.mount_gradio_app as qa.server does) gets the chart bars and the highlights.
+        gr.HTML(f"<style>{CSS}</style>", elem_id="nb-style", container=False, padding=False, js_on_load=None)
         gr.Markdown("# 政府信息公开工作年度报告问答\n"
                     "用日常的话提问，答案来自各级政府发布的《政府信息公开工作年度报告》，"
                     "每个答案都附有出处，点开可看报告原文摘录。")
@@ -523,8 +550,8 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
                                               scale=1)
                     level_filter = gr.Dropdown(level_choices, value="", label="层级筛选", elem_id="nb-level",
                                                scale=1)
-                chatbot = gr.Chatbot(label="对话", show_label=False, elem_id="nb-chat", height=560, sanitize_html=True,
-                                     render_markdown=True, latex_delimiters=[], feedback_options=None,
+                chatbot = gr.Chatbot(label="对话", show_label=False, elem_id="nb-chat", height=560,
+                                     sanitize_html=True, render_markdown=True, latex_delimiters=[], feedback_options=None,
                                      buttons=["copy"],
                                      placeholder="请在下方输入问题，或点击示例问题。")
                 with gr.Row():

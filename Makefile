@@ -12,7 +12,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: run test setup clean
+.PHONY: run test setup browser clean
 
 # The stamp is rebuilt when pyproject.toml changes, so `make` re-installs only then.
 $(VENV)/.installed: pyproject.toml
@@ -24,12 +24,18 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The browser test drives Debian's chromium (never a browser a tool downloads itself).
+browser:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" -ne 0 ] && command -v sudo || true ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+
 run: setup
 	$(BIN)/python scripts/build_index.py --input data --index $(INDEX)
 	@echo "Serving on http://$(HOST):$(PORT)/ (web page), http://$(HOST):$(PORT)/docs (API); Ctrl-C stops"
 	$(BIN)/python -m qa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 clean:

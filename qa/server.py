@@ -35,12 +35,9 @@ def make_app(index_dir: str | Path, *, keys_file: str | Path | None = None, rate
     """The API, with the Gradio page mounted at / when ui.web is there."""
     app = create_app(index_dir, keys_file=keys_file, rate_limit=rate_limit)
     if with_ui and importlib.util.find_spec("ui.web") is not None:
-        import gradio as gr
+        from ui.web import mount
 
-        from ui.web import build_demo
-
-        demo = build_demo(str(index_dir))
-        app = gr.mount_gradio_app(app, demo, path="/")
+        app = mount(app, str(index_dir))  # with the page's own theme and CSS (system fonts, no CDN)
         app.state.api.ui = True
     else:
         add_root_redirect(app)
@@ -52,6 +49,9 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
     import uvicorn
 
     app = make_app(index_dir, keys_file=keys_file, with_ui=with_ui)
+    from .answer import warm_up
+
+    warm_up(index_dir)  # the first citizen's text question should not pay for loading
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     print(f"Serving {index_dir} on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,

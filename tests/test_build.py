@@ -11,6 +11,7 @@ from pathlib import Path
 
 from conftest import FIXTURES
 from index.build import build, current_dir, open_store
+from qa.answer import answer
 
 ROOT = Path(__file__).parent.parent
 BAD = FIXTURES / "bad"
@@ -90,6 +91,9 @@ def test_killed_build_leaves_the_previous_index_serving(tmp_path):
     assert current_dir(index) == served
     db = sqlite3.connect(served / "reports.db")
     assert db.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 5
+    # the served index still answers questions
+    reply = answer("交岔乡2021年收到多少政府信息公开申请？", index)
+    assert "0" in reply.answer and reply.citations[0].report_id == "000_8d3f9a9668695af1"
     # and the next build cleans up after the killed one
     build(ROOT / "data", index, progress=False)
     assert not list((index / "builds").glob("*.partial"))

@@ -36,6 +36,9 @@ class Grid:
     rows: list[list[str]]
     pages: list[int | None] = field(default_factory=list)
     line_after: int = 0  # lineno of the last Line before the table (anchors it in the text)
+    # (row, column) slots covered by a horizontally merged cell (colspan/gridSpan): not
+    # cells of their own, unlike a printed blank. Empty when the format does not say.
+    spanned: set[tuple[int, int]] = field(default_factory=set)
 
     def page_of(self, i: int) -> int | None:
         return self.pages[i] if i < len(self.pages) else None

@@ -77,7 +77,8 @@ def load_docx(path: str) -> Document:
                 if text:
                     lines.append(Line(text, len(lines) + 1))
         else:
-            grids.append(Grid(rows=_table_rows(el), line_after=len(lines)))
+            rows, spanned = _table_rows(el)
+            grids.append(Grid(rows=rows, line_after=len(lines), spanned=spanned))
 
     if not lines and not any(any(c for c in row) for g in grids for row in g.rows):
         raise IngestError(path, "no text in .docx")
@@ -158,8 +159,10 @@ def _int_val(el, default: int) -> int:
         return default
 
 
-def _table_rows(tbl) -> list[list[str]]:
+def _table_rows(tbl) -> tuple[list[list[str]], set[tuple[int, int]]]:
+    """The table's rows (merges expanded) and the slots covered by a gridSpan."""
     rows: list[list[str]] = []
+    spanned: set[tuple[int, int]] = set()
     for tr in tbl.iterchildren(_TR):
         row: list[str] = []
         trpr = tr.find(_TRPR)
@@ -176,11 +179,12 @@ def _table_rows(tbl) -> list[list[str]]:
                 if vm is not None and vm.get(_VAL) in (None, "continue"):
                     continuation = True
             row.append("" if continuation else _cell_text(tc))
+            spanned.update((len(rows), len(row) + k) for k in range(span - 1))
             row.extend([""] * (span - 1))
         row.extend([""] * after)
         rows.append(row)
     width = max((len(r) for r in rows), default=0)
-    return [r + [""] * (width - len(r)) for r in rows]
+    return [r + [""] * (width - len(r)) for r in rows], spanned
 
 
 def _row_cells(tr):

@@ -253,7 +253,8 @@ class _Walker:
                 self._flush()
             elif name == "table" and not _is_layout_table(child):
                 self._flush()
-                self.grids.append(Grid(rows=_table_rows(child), line_after=len(self.lines)))
+                rows, spanned = _table_rows(child)
+                self.grids.append(Grid(rows=rows, line_after=len(self.lines), spanned=spanned))
             elif name in _BLOCK:
                 self._flush()
                 self._walk(child)
@@ -299,10 +300,12 @@ def _span(value, default: int = 1) -> int:
     return n
 
 
-def _table_rows(table: Tag) -> list[list[str]]:
+def _table_rows(table: Tag) -> tuple[list[list[str]], set[tuple[int, int]]]:
+    """The table's rows (spans expanded) and the slots covered by a colspan."""
     trs = [tr for tr in table.find_all("tr") if tr.find_all(["td", "th"], recursive=False)]
     n = len(trs)
     occupied: dict[int, set[int]] = {}
+    spanned: set[tuple[int, int]] = set()
     rows: list[list[str]] = []
     for r, tr in enumerate(trs):
         taken = occupied.get(r, set())
@@ -317,10 +320,12 @@ def _table_rows(table: Tag) -> list[list[str]]:
             row[col] = _cell_join(cell)
             for k in range(1, cs):
                 row[col + k] = ""
+                spanned.add((r, col + k))
             for dr in range(1, rs):
                 occupied.setdefault(r + dr, set()).update(range(col, col + cs))
+                spanned.update((r + dr, col + k) for k in range(1, cs))
             col += cs
         width = max(row) + 1 if row else 0
         rows.append([row.get(c, "") for c in range(width)])
     width = max((len(r) for r in rows), default=0)
-    return [r + [""] * (width - len(r)) for r in rows]
+    return [r + [""] * (width - len(r)) for r in rows], spanned

@@ -148,7 +148,8 @@ def _rows_from_grids(doc: Document) -> list[list[Cell]]:
     for grid in doc.grids:
         for i, raw in enumerate(grid.rows):
             page = grid.page_of(i)
-            rows.append([_make_cell(t or "", 0, None, page, True, j) for j, t in enumerate(raw)])
+            rows.append([_make_cell(t or "", 0, None, page, True, j) for j, t in enumerate(raw)
+                         if (i, j) not in grid.spanned])  # a colspan's covered slots are no cells
         rows.append([])  # grids are separate tables
     return rows
 
@@ -217,7 +218,8 @@ def _rows_merged(doc: Document) -> list[list[Cell]]:
         for grid in by_anchor.pop(anchor, []):
             rows.append([])
             for i, raw in enumerate(grid.rows):
-                rows.append([_make_cell(t or "", 0, None, grid.page_of(i), True, j) for j, t in enumerate(raw)])
+                rows.append([_make_cell(t or "", 0, None, grid.page_of(i), True, j) for j, t in enumerate(raw)
+                             if (i, j) not in grid.spanned])
             rows.append([])
 
     add_grids(0)

@@ -136,11 +136,9 @@ def test_every_arithmetic_check_of_every_generated_report_passes(corpus):
         db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="known parser defect (index.tables._trim): in a grid row whose last "
-                   "value cell spans the trailing columns, a blank cell shifts the values right")
 def test_blank_cell_before_a_merged_last_cell_stays_in_its_column(tmp_path):
     """Seed 7, report 3 (HTML, 2019 template): 行政事业性收费 prints a blank 上一年项目数量
-    and 本年增/减 = 2 in a cell spanning two columns. Remove the xfail once fixed."""
+    and 本年增/减 = 2 in a cell spanning two columns."""
     from index.parse import parse_report
 
     record = _generator().generate(tmp_path, 4, seed=7, formats=FORMATS)[3]

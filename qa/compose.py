@@ -291,7 +291,7 @@ def _lookup(c: Composer) -> Answer:
             rows.append([v.report.name, f"{v.report.year}", c.short_value(v), v.unit])
     text = "".join(sentences)
     if len(rows) > 1:
-        text += "\n\n" + c.table(["单位", "年份", q.figure.name, "单位"], rows)
+        text += "\n\n" + c.table(["单位", "年份", q.figure.name, "计量单位"], rows)
     return c.done(text)
 
 
@@ -404,7 +404,7 @@ def _list(c: Composer) -> Answer:
         for v in excluded:
             c.cite_value(v)
     rows = [[v.report.name, str(v.report.year or ""), c.short_value(v), v.unit] for v in chosen]
-    return c.done(head + "\n\n" + c.table(["单位", "年份", q.figure.name, "单位"], rows))
+    return c.done(head + "\n\n" + c.table(["单位", "年份", q.figure.name, "计量单位"], rows))
 
 
 def _list_failing(c: Composer) -> Answer:
@@ -540,7 +540,7 @@ def _rank(c: Composer) -> Answer:
         text += "未参与排名：" + "、".join(f"{c.who(v.report)}（{c.short_value(v)}）" for v in skipped) + "。"
     shown = usable[:max(k, min(5, len(usable)))]
     rows = [[str(i + 1), v.report.name, str(v.report.year or ""), f"{v.text_value}", v.unit] for i, v in enumerate(shown)]
-    return c.done(text + "\n\n" + c.table(["名次", "单位", "年份", q.figure.name, "单位"], rows))
+    return c.done(text + "\n\n" + c.table(["名次", "单位", "年份", q.figure.name, "计量单位"], rows))
 
 
 def _compare(c: Composer) -> Answer:
@@ -589,7 +589,7 @@ def _compare(c: Composer) -> Answer:
     elif len(pairs) == 2:
         text += "其中一方没有可用数字，无法计算差值。"
     rows = [[v.report.name, str(v.report.year or ""), c.short_value(v), v.unit] for v in pairs]
-    return c.done(text + "\n\n" + c.table(["单位", "年份", q.figure.name, "单位"], rows))
+    return c.done(text + "\n\n" + c.table(["单位", "年份", q.figure.name, "计量单位"], rows))
 
 
 def _trend(c: Composer) -> Answer:
@@ -621,7 +621,7 @@ def _trend(c: Composer) -> Answer:
                  f"{last.report.year}年比{first.report.year}年{direction}"
                  + (f" {fmt_number(round(abs(change), 6))}" if change else "") + "。")
     rows = [[str(v.report.year or ""), c.short_value(v), v.unit] for v in values]
-    return c.done(text + "\n\n" + c.table(["年份", q.figure.name, "单位"], rows))
+    return c.done(text + "\n\n" + c.table(["年份", q.figure.name, "计量单位"], rows))
 
 
 _HEAD_START = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|\d+[.、．]|#)")

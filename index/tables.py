@@ -668,6 +668,7 @@ def _cross_filter(readings: dict[str, RowReading], version: str) -> None:
 
 # ------------------------------------------------------------------ main
 _ACTIVE_ANCHORS = ("第二十条", "信息内容")
+_ACTIVE_FIRST_ROW_GROUP = ("第二十条第（一）项", "第二十条第(一)项", "第二十条第一项")
 _APP_ANCHORS = ("申请人情况", "勾稽关系", "本年新收政府信息公开申请数量")
 _REVIEW_ANCHORS = ("行政复议", "未经复议直接起诉", "复议后起诉", "结果维持")
 _REVIEW_END = ("存在的主要问题", "存在问题", "主要问题及改进", "改进情况", "其他需要报告")
@@ -741,7 +742,10 @@ def _extract_from_stream(stream: Stream, version: str, tables: list[str], proble
         hits = [h for h in hits if h >= 0]
         return min(hits) if hits else None
 
-    a0 = first(_ACTIVE_ANCHORS)
+    # The table's own first heading beats a '第二十条' or '信息内容' in the narrative above it.
+    a0 = first(_ACTIVE_FIRST_ROW_GROUP)
+    if a0 is None:
+        a0 = first(_ACTIVE_ANCHORS)
     b0 = first(_APP_ANCHORS, a0 or 0)
     if b0 is None:
         b0 = first(_APP_ANCHORS)

@@ -210,3 +210,17 @@ def test_amount_unit_printed_in_the_cell_wins_over_the_template_default():
     assert (facts["主动公开|政府集中采购|采购总金额"].value, facts["主动公开|政府集中采购|采购总金额"].unit) == ("251000", "元")
     r003 = {f.key: f for f in extract_tables(load_document(FIXTURES / "real" / "r003_huaian_city_2024.pdf")).facts}
     assert (r003["主动公开|行政事业性收费|本年收费金额"].value, r003["主动公开|行政事业性收费|本年收费金额"].unit) == ("96171.6", "万元")
+
+
+def test_table_label_words_in_the_narrative_above_the_table_are_not_rows(tmp_path):
+    """Scale corpus seed 0, report 00345: a sentence before table 二 mentioning 信息内容 and
+    '…等规章制度…' was read as the 规章 row. The table starts at its own 第二十条第（一）项."""
+    from index.load import load_document
+    source = FIXTURES / "seeds" / "000_8d3f9a9668695af1.txt"
+    text = source.read_text(encoding="utf-8").replace(
+        "二、行政机关主动公开政府信息情况\n",
+        "二、行政机关主动公开政府信息情况\n\n及时更新政府信息内容，先后下发《管理办法》等规章制度13件，全年共发布133条。\n")
+    edited = tmp_path / source.name
+    edited.write_text(text, encoding="utf-8")
+    facts = {f.key: f for f in extract_tables(load_document(edited)).facts}
+    assert [facts[f"主动公开|规章|{c}"].value for c in ("本年制发件数", "本年废止件数", "现行有效件数")] == ["0", "0", "0"]

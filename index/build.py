@@ -63,11 +63,11 @@ def current_dir(index_dir: str | Path) -> Path | None:
 
 
 def open_store(index_dir: str | Path) -> sqlite3.Connection:
-    """Read the index being served."""
+    """Read the index being served (read-only)."""
     build = current_dir(index_dir)
     if build is None:
         raise FileNotFoundError(f"no index at {index_dir}: build one with scripts/build_index.py")
-    return store.connect(build)
+    return store.open_readonly(build)
 
 
 def find_reports(input_dir: str | Path) -> list[Path]:

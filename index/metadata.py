@@ -131,9 +131,7 @@ def find_body(title: str, text: str) -> str:
     body = _fix_ocr(body_from_title(title)) or _body_from_text(text)
     for short, full in DEPARTMENT_ABBREVIATIONS.items():
         if body.endswith(short):
-            expanded = body[: -len(short)] + full
-            if expanded in text or short in ("科委", "发改局", "发改委", "管委会"):
-                body = expanded
+            body = body[: -len(short)] + full
     if not re.search(r"(人民政府|政府办公厅|政府办公室|委员会|办事处|[局厅委办署院]|中心)$", body):
         fuller = re.search(re.escape(body) + r"(人民政府|管理委员会|管委会)", text)
         if fuller:

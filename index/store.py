@@ -68,6 +68,16 @@ def connect(index_dir: str | Path) -> sqlite3.Connection:
     return db
 
 
+def open_readonly(build_dir: str | Path) -> sqlite3.Connection:
+    """Open a built store for reading (the serving path: no schema script, no writes)."""
+    path = (Path(build_dir) / DB_NAME).resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"no store at {path}")
+    db = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
 def save_report(db: sqlite3.Connection, parsed) -> None:
     """Write one parsed report (index.parse.ParsedReport), replacing any earlier version."""
     rid = parsed.id

@@ -401,9 +401,12 @@ def fmt_number(value: float | None) -> str:
 
 
 # ----------------------------------------------------------------------------- normalising
+# Input-method slips in the template's vocabulary, and the one place-name OCR confusion
+# the metadata also fixes (index.metadata.OCR_PLACE_FIXES). Misspelt body names are
+# handled generally by _fuzzy_find, not listed here.
 _TYPOS = {"沐阳": "沭阳", "申清": "申请", "神请": "申请", "申情": "申请", "行证": "行政", "形政": "行政",
           "公升": "公开", "复仪": "复议", "付议": "复议", "诉送": "诉讼", "处发": "处罚", "处法": "处罚",
-          "规范姓": "规范性", "结砖": "结转", "洪择": "洪泽", "评潭": "平潭", "平谭": "平潭", "淮按": "淮安",
+          "规范姓": "规范性", "结砖": "结转",
           "岂业": "企业", "收刀": "收到", "兽理": "受理", "少于等于": "<=", "多少个件": "多少件"}
 _CN_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
               "六": "6", "七": "7", "八": "8", "九": "9"}

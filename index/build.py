@@ -49,6 +49,10 @@ class BuildSummary:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     total_reports: int = 0
     seconds: float = 0.0
+    # where the time went, in seconds: 'parse', 'store', then each stage's own entries
+    # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'other' is the rest (hashing,
+    # copying the served build, switching)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def current_dir(index_dir: str | Path) -> Path | None:
@@ -91,7 +95,8 @@ def _prune_builds(index_dir: Path, keep: set[Path]) -> None:
 
 class BuildStage:
     """A later stage of the build (e.g. passages and embeddings) that keeps its own
-    files in the build directory in step with the store."""
+    files in the build directory in step with the store. A stage may keep a
+    ``timings`` dict (name -> seconds) that the build summary reports."""
 
     def add_report(self, parsed, build_dir: Path) -> None: ...
 
@@ -108,6 +113,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     before the new build is switched in."""
     stages = stages or []
     started = time.perf_counter()
+    clock = {"parse": 0.0, "store": 0.0}
     input_dir, index_dir = Path(input_dir), Path(index_dir)
     if not input_dir.exists():
         raise FileNotFoundError(f"input folder {input_dir} does not exist")
@@ -140,9 +146,11 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
             if source in known and known[source][1] == digest:
                 summary.unchanged += 1
                 continue
+            t0 = time.perf_counter()
             try:
                 parsed = parse_report(path, source_file=source)
             except IngestError as error:
+                clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
                 store.save_reject(db, source, error.reason)
                 if source in known:  # the file changed into something unreadable
@@ -151,10 +159,13 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                     for stage in stages:
                         stage.remove_report(known[source][0], partial)
                 continue
+            t1 = time.perf_counter()
+            clock["parse"] += t1 - t0
             parsed.id = _unique_id(parsed.id, source, known, used_ids)
             used_ids.add(parsed.id)
             store.save_report(db, parsed)
             db.commit()
+            clock["store"] += time.perf_counter() - t1
             for stage in stages:
                 stage.add_report(parsed, partial)
             summary.reports.append(ReportSummary(
@@ -184,6 +195,11 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     _prune_builds(index_dir, keep={final.resolve()} | ({previous.resolve()} if previous else set()))
     summary.build_dir = str(final)
     summary.seconds = time.perf_counter() - started
+    for stage in stages:
+        for name, seconds in getattr(stage, "timings", {}).items():
+            clock[name] = clock.get(name, 0.0) + seconds
+    clock["other"] = max(0.0, summary.seconds - sum(clock.values()))
+    summary.timings = {name: round(seconds, 3) for name, seconds in clock.items()}
     return summary
 
 

@@ -1,27 +1,42 @@
-"""BM25 over the passages (bm25s), persisted in ``<build dir>/bm25``.
+"""BM25 over the passages (bm25s), persisted in ``<build dir>/bm25``, in shards.
 
 Tokens: Chinese character unigrams and bigrams plus whole ASCII words/numbers
 (``tokenize``). Measured on tests/retrieval_questions.jsonl (scripts/bench_retrieval.py
 --sweep), MRR@10: char 0.913, jieba lcut_for_search 0.837, char+jieba 0.915 (same
 recall@5 as char, twice the tokens): char it is.
-The index is rebuilt from the ``passages`` table at the end of each build: a few
-thousand passages take well under a second.
 
-Files: bm25s's own files, plus ``ids.json`` (passage id of each document, in index
-order) and ``meta.json`` (fields used to post-filter: report_id, year, level).
+Shards: a report's passages go to shard ``crc32(report id) % n``, with n about one shard
+per REPORTS_PER_SHARD reports (one shard for a small index, so scores are exactly
+BM25 over everything). A build redoes only the shards of reports that were added,
+changed or removed: in a 10,000-report index (≈ 400,000 passages) a full rebuild
+takes minutes, one shard about a second. A search scores every shard the filters can
+match and merges by score (shards of a few hundred mixed reports have near-identical
+term statistics, so their scores compare). Shards load memory-mapped: a server keeps
+only the pages its queries touch.
+
+Files: ``manifest.json`` (tokenizer, shard count, format), and per shard
+``s<nnn>/``: bm25s's own files, ``ids.json`` (passage id of each document, in index
+order), ``reports.json`` (the shard's report ids) and ``fields.npz`` (per passage:
+report number in reports.json, year, level and kind codes, for filters).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 BM25_DIR = "bm25"
 TOKENIZER = "char"  # 'char' | 'char+jieba' | 'jieba'
+REPORTS_PER_SHARD = 250  # measured: one shard of 250 reports rebuilds in about a second
+FORMAT = 2  # bump when the files change: the next build redoes every shard
+LEVELS = ("", "township", "county", "city", "province", "department")
+KINDS = ("text", "table_row")
 
 _RUN = re.compile(r"[\u3400-\u9fff]+|[A-Za-z]+|\d+(?:\.\d+)?")
 
@@ -55,94 +70,180 @@ def tokenize(text: str, kind: str | None = None) -> list[str]:
     raise ValueError(f"unknown tokenizer {kind!r}: use 'char', 'jieba' or 'char+jieba'")
 
 
-class LexicalIndex:
-    """A loaded BM25 index: ids, filter fields, and the bm25s retriever."""
+class Shard:
+    """One bm25s index over the passages of some reports, with their filter fields."""
 
-    def __init__(self, retriever, ids: list[str], meta: list[dict], tokenizer: str = TOKENIZER):
+    def __init__(self, retriever, ids: list[str], reports: list[str], fields: dict[str, np.ndarray]):
         self.retriever = retriever
         self.ids = ids
-        self.meta = meta
-        self.tokenizer = tokenizer
+        self.reports = reports
+        self._report_number = {r: i for i, r in enumerate(reports)}
+        self.report = fields["report"]
+        self.year = fields["year"]
+        self.level = fields["level"]
+        self.kind = fields["kind"]
         self._vocab = retriever.vocab_dict if retriever is not None else {}
-        self._report = np.array([m["report_id"] for m in meta], dtype=object)
-        self._year = np.array([m["year"] if m["year"] is not None else -1 for m in meta], dtype=np.int64)
-        self._level = np.array([m["level"] or "" for m in meta], dtype=object)
 
     @classmethod
-    def from_passages(cls, passages: list, tokenizer: str | None = None) -> "LexicalIndex":
+    def from_passages(cls, passages: list, tokenizer: str) -> "Shard":
         import bm25s
 
-        tokenizer = tokenizer or TOKENIZER
-        ids = [p.id for p in passages]
-        meta = [{"report_id": p.report_id, "year": p.year, "level": p.level} for p in passages]
-        if not passages:
-            return cls(None, [], [], tokenizer)
-        corpus = [tokenize(p.indexed_text, tokenizer) or ["∅"] for p in passages]
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        return cls(retriever, ids, meta, tokenizer)
+        reports = list(dict.fromkeys(p.report_id for p in passages))
+        number = {r: i for i, r in enumerate(reports)}
+        fields = {
+            "report": np.array([number[p.report_id] for p in passages], dtype=np.int32),
+            "year": np.array([p.year if p.year is not None else -1 for p in passages], dtype=np.int32),
+            "level": np.array([_code(LEVELS, p.level or "") for p in passages], dtype=np.int8),
+            "kind": np.array([_code(KINDS, p.kind) for p in passages], dtype=np.int8),
+        }
+        retriever = None
+        if passages:
+            corpus = [tokenize(p.indexed_text, tokenizer) or ["∅"] for p in passages]
+            retriever = bm25s.BM25()
+            retriever.index(corpus, show_progress=False)
+        return cls(retriever, [p.id for p in passages], reports, fields)
 
-    def save(self, directory: str | Path) -> None:
-        directory = Path(directory)
+    def save(self, directory: Path) -> None:
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.retriever is not None:
             self.retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(json.dumps(self.ids, ensure_ascii=False), encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps({"tokenizer": self.tokenizer, "passages": self.meta},
-                                                  ensure_ascii=False), encoding="utf-8")
+        (tmp / "reports.json").write_text(json.dumps(self.reports, ensure_ascii=False), encoding="utf-8")
+        np.savez(tmp / "fields.npz", report=self.report, year=self.year, level=self.level, kind=self.kind)
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
 
     @classmethod
-    def load(cls, directory: str | Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> "Shard":
         import bm25s
 
-        directory = Path(directory)
         ids = json.loads((directory / "ids.json").read_text(encoding="utf-8"))
-        info = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        retriever = bm25s.BM25.load(str(directory), show_progress=False) if ids else None
-        return cls(retriever, ids, info["passages"], info.get("tokenizer", TOKENIZER))
+        reports = json.loads((directory / "reports.json").read_text(encoding="utf-8"))
+        with np.load(directory / "fields.npz") as npz:
+            fields = {k: npz[k] for k in npz.files}
+        retriever = bm25s.BM25.load(str(directory), mmap=True, show_progress=False) if ids else None
+        return cls(retriever, ids, reports, fields)
 
-    def scores(self, query: str) -> np.ndarray:
-        if self.retriever is None:
-            return np.zeros(0, dtype=np.float32)
-        tokens = [t for t in tokenize(query, self.tokenizer) if t in self._vocab]
-        if not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return self.retriever.get_scores(tokens)
+    def mask(self, report_ids: set[str] | None, year: int | None, level: str | None,
+             kind: str | None) -> np.ndarray | None | bool:
+        """A bool per passage that the filters keep; None when nothing is filtered out;
+        False when no passage of this shard can match."""
+        keep = None
+        if report_ids is not None:
+            numbers = [self._report_number[r] for r in report_ids if r in self._report_number]
+            if not numbers:
+                return False
+            keep = np.isin(self.report, numbers)
+        for values, wanted in ((self.year, year), (self.level, _code(LEVELS, level) if level else None),
+                               (self.kind, _code(KINDS, kind) if kind else None)):
+            if wanted is not None:
+                keep = (values == wanted) if keep is None else keep & (values == wanted)
+        return keep
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """(passage id, BM25 score) of the k best passages with a positive score; `mask`
-        (bool per passage) keeps only the passages a filter allows."""
-        scores = self.scores(query)
-        if scores.size == 0:
+    def search(self, tokens: list[str], k: int, mask) -> list[tuple[str, float]]:
+        if self.retriever is None or mask is False:
             return []
+        known = [t for t in tokens if t in self._vocab]
+        if not known:
+            return []
+        scores = self.retriever.get_scores(known)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, int((scores > 0).sum()))
         if k <= 0:
             return []
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.argsort(-scores[top], kind="stable")]  # ties: in index order
         return [(self.ids[i], float(scores[i])) for i in top]
 
-    def mask(self, report_ids: set[str] | None = None, year: int | None = None,
-             level: str | None = None) -> np.ndarray | None:
-        if report_ids is None and year is None and level is None:
-            return None
-        keep = np.ones(len(self.ids), dtype=bool)
-        if report_ids is not None:
-            keep &= np.isin(self._report, list(report_ids))
-        if year is not None:
-            keep &= self._year == year
-        if level is not None:
-            keep &= self._level == level
-        return keep
+
+def _code(values: tuple[str, ...], value: str) -> int:
+    return values.index(value) if value in values else -1
 
 
-def rebuild(build_dir: str | Path, passages: list, tokenizer: str | None = None) -> LexicalIndex:
-    index = LexicalIndex.from_passages(passages, tokenizer)
-    index.save(Path(build_dir) / BM25_DIR)
-    return index
+def shard_of(report_id: str, shards: int) -> int:
+    return zlib.crc32(report_id.encode("utf-8")) % shards
+
+
+def shard_count(reports: int) -> int:
+    return max(1, math.ceil(reports / REPORTS_PER_SHARD))
+
+
+class LexicalIndex:
+    """A loaded BM25 index: its shards, searched together."""
+
+    def __init__(self, shards: list[Shard], tokenizer: str = TOKENIZER):
+        self.shards = shards
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def from_passages(cls, passages: list, tokenizer: str | None = None) -> "LexicalIndex":
+        """One in-memory shard over `passages` (benchmarks try tokenizers this way)."""
+        tokenizer = tokenizer or TOKENIZER
+        return cls([Shard.from_passages(passages, tokenizer)], tokenizer)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "LexicalIndex":
+        directory = Path(directory)
+        manifest = _manifest(directory)
+        if manifest is None:
+            raise FileNotFoundError(f"{directory} holds no BM25 index of format {FORMAT}: rebuild the index")
+        shards = [Shard.load(directory / _shard_dir(i)) for i in range(manifest["shards"])]
+        return cls(shards, manifest["tokenizer"])
+
+    def search(self, query: str, k: int, report_ids: set[str] | None = None, year: int | None = None,
+               level: str | None = None, kind: str | None = None) -> list[tuple[str, float]]:
+        """(passage id, BM25 score) of the k best passages with a positive score among
+        those the filters keep, best first."""
+        tokens = tokenize(query, self.tokenizer)
+        if not tokens:
+            return []
+        hits: list[tuple[str, float]] = []
+        for shard in self.shards:
+            hits.extend(shard.search(tokens, k, shard.mask(report_ids, year, level, kind)))
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:k]
+
+
+def _shard_dir(i: int) -> str:
+    return f"s{i:03d}"
+
+
+def _manifest(directory: Path) -> dict | None:
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("format") == FORMAT else None
+
+
+def update(build_dir: str | Path, report_ids: list[str], load_passages, changed: set[str] | None,
+           tokenizer: str | None = None) -> int:
+    """Bring ``<build dir>/bm25`` in step with the reports now indexed (`report_ids`).
+
+    ``changed``: reports added, changed or removed since the copied index was made
+    (None: unknown, redo everything). ``load_passages(report_ids)`` returns the passages
+    of those reports. Every shard is redone when the index is missing, of another
+    format or tokenizer, or its shard count is off by 2x for the number of reports.
+    Returns the number of shards rebuilt."""
+    directory = Path(build_dir) / BM25_DIR
+    tokenizer = tokenizer or TOKENIZER
+    manifest = _manifest(directory)
+    ideal = shard_count(len(report_ids))
+    full = (changed is None or manifest is None or manifest["tokenizer"] != tokenizer
+            or not (ideal / 2 < manifest["shards"] <= max(1, ideal * 2)))
+    shards = ideal if full else manifest["shards"]
+    members: dict[int, list[str]] = {}
+    for rid in report_ids:
+        members.setdefault(shard_of(rid, shards), []).append(rid)
+    todo = range(shards) if full else sorted({shard_of(rid, shards) for rid in changed})
+    if full:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in todo:
+        Shard.from_passages(load_passages(members.get(i, [])), tokenizer).save(directory / _shard_dir(i))
+    (directory / "manifest.json").write_text(
+        json.dumps({"format": FORMAT, "tokenizer": tokenizer, "shards": shards}), encoding="utf-8")
+    return len(todo)

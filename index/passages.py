@@ -253,10 +253,14 @@ def row_to_passage(row) -> Passage:
     return Passage(**{c: row[c] for c in _COLUMNS})
 
 
-def load_passages(db: sqlite3.Connection, report_id: str | None = None) -> list[Passage]:
+def load_passages(db: sqlite3.Connection, report_ids: list[str] | None = None) -> list[Passage]:
+    """Passages of the given reports (all reports when None), by report and order."""
     sql = f"SELECT {','.join(_COLUMNS)} FROM passages"
-    args: tuple = ()
-    if report_id is not None:
-        sql += " WHERE report_id = ?"
-        args = (report_id,)
-    return [row_to_passage(r) for r in db.execute(sql + " ORDER BY report_id, seq", args)]
+    if report_ids is None:
+        return [row_to_passage(r) for r in db.execute(sql + " ORDER BY report_id, seq")]
+    out: list[Passage] = []
+    for i in range(0, len(report_ids), 500):  # SQLite caps the number of parameters
+        chunk = report_ids[i:i + 500]
+        out.extend(row_to_passage(r) for r in db.execute(
+            f"{sql} WHERE report_id IN ({','.join('?' * len(chunk))}) ORDER BY report_id, seq", chunk))
+    return sorted(out, key=lambda p: (p.report_id, p.seq))

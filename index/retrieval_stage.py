@@ -6,7 +6,11 @@ For each new or changed report: cut passages (index.passages), store them in the
 delete its vectors (its passages rows go at the end). At the end: drop passages of
 reports no longer in the store, redo everything if the embedding model or
 passages.PASSAGE_VERSION changed (or add passages for reports indexed before this
-stage existed, from the store), then rebuild BM25 from the passages table.
+stage existed, from the store), then redo the BM25 shards holding a report that was
+added, changed or removed (all of them after a reset).
+
+``timings`` (seconds) splits the stage's work: 'passages' (cutting and storing them),
+'embed' (the model, or its cache), 'vectors' (chroma), 'lexical' (BM25).
 
     from index.build import build
     from index.retrieval_stage import default_stages
@@ -16,6 +20,8 @@ stage existed, from the store), then rebuild BM25 from the passages table.
 from __future__ import annotations
 
 import json
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,6 +32,10 @@ from .embeddings import EmbeddingCache
 EMBED_CACHE = "embeddings.db"
 MODEL_FILE = "model.txt"  # embedding model and passage version the index was made with
 DENSE_KINDS = ("text",)  # passage kinds that get a vector (all kinds go to BM25)
+# Passages are embedded in batches across reports: the model pads each batch to its
+# longest text, and more texts per call sort into tighter batches (measured: 256
+# passages in one call 1.55x faster than in calls of one report's 10).
+EMBED_BATCH = 256
 
 
 class RetrievalStage(BuildStage):
@@ -35,6 +45,18 @@ class RetrievalStage(BuildStage):
         self._collection = None
         self._cache: EmbeddingCache | None = None
         self.embedded_passages = 0  # passages given a vector by this stage (from the cache or not)
+        self.changed: set[str] | None = set()  # reports added, changed or removed; None: all
+        self.timings = {"passages": 0.0, "embed": 0.0, "vectors": 0.0, "lexical": 0.0}
+        self.lexical_shards_rebuilt = 0
+        self._pending: list = []  # dense passages waiting for their vectors
+
+    @contextmanager
+    def _timed(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] += time.perf_counter() - started
 
     # chroma client and embedding cache stay open for the whole build
     def _open(self, build_dir: Path) -> None:
@@ -75,17 +97,30 @@ class RetrievalStage(BuildStage):
 
     def add_report(self, parsed, build_dir: Path) -> None:
         self._open(build_dir)
-        items = passages.passages_for(parsed)
-        db = passages.connect(Path(build_dir) / store.DB_NAME)
-        try:
-            passages.save_passages(db, parsed.id, items)
-            db.commit()
-        finally:
-            db.close()
-        vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
-        dense = [p for p in items if p.kind in DENSE_KINDS]
-        if dense:
+        if self.changed is not None:
+            self.changed.add(parsed.id)
+        with self._timed("passages"):
+            items = passages.passages_for(parsed)
+            db = passages.connect(Path(build_dir) / store.DB_NAME)
+            try:
+                passages.save_passages(db, parsed.id, items)
+                db.commit()
+            finally:
+                db.close()
+        with self._timed("vectors"):
+            vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
+        self._pending.extend(p for p in items if p.kind in DENSE_KINDS)
+        if len(self._pending) >= EMBED_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Embed the waiting passages (the cache first) and add them to chroma."""
+        dense, self._pending = self._pending, []
+        if not dense:
+            return
+        with self._timed("embed"):
             matrix = self._cache.embed([passages.dense_text(p) for p in dense])
+        with self._timed("vectors"):
             vectors.add_passages(self._collection, dense, matrix)
         self.embedded_passages += len(dense)
 
@@ -93,12 +128,18 @@ class RetrievalStage(BuildStage):
         # build() calls this with its own write on reports.db uncommitted, so the passages
         # rows go in finish() (with every other report the store no longer has).
         self._open(build_dir)
-        vectors.delete_report(self._collection, report_id)
+        if self.changed is not None:
+            self.changed.add(report_id)
+        self._pending = [p for p in self._pending if p.report_id != report_id]
+        with self._timed("vectors"):
+            vectors.delete_report(self._collection, report_id)
 
     def finish(self, build_dir: Path) -> None:
         build_dir = Path(build_dir)
         self._open(build_dir)
+        self._flush()
         if self._model_changed(build_dir) or self._vectors_lost(build_dir):
+            self.changed = None  # every report is redone below
             self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
             db.execute("DELETE FROM passages")
@@ -116,15 +157,20 @@ class RetrievalStage(BuildStage):
             db.close()
         for report_id in missing:
             self.add_report(report_from_store(build_dir, report_id), build_dir)
+        self._flush()
         (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
-        db = passages.connect(build_dir / store.DB_NAME)
-        try:
-            items = passages.load_passages(db)
-        finally:
-            db.close()
-        vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
-        self._close()  # release chroma before build() renames the directory
-        lexical.rebuild(build_dir, items)
+        with self._timed("vectors"):
+            vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
+            self._close()  # release chroma before build() renames the directory
+        with self._timed("lexical"):
+            db = passages.connect(build_dir / store.DB_NAME)
+            try:
+                report_ids = [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id")]
+                self.lexical_shards_rebuilt += lexical.update(
+                    build_dir, report_ids, lambda ids: passages.load_passages(db, ids), self.changed)
+            finally:
+                db.close()
+        self.changed = set()  # the stage may serve another build
 
 
 def report_from_store(build_dir: Path, report_id: str):

@@ -11,7 +11,7 @@ and title, either way round: '交岔乡' and '彭阳县交岔乡人民政府' bo
 are a chroma ``where`` for dense search and a mask over the BM25 scores, so both
 lists only ever hold allowed passages.
 
-Opened indexes (passages, BM25, chroma client) are cached per build directory, and
+Opened indexes (BM25 shards, chroma client) are cached per build directory, and
 the embedding model once per process; the first query of a process pays for loading.
 """
 
@@ -57,20 +57,20 @@ class Hit(Passage):
 
 
 class _OpenIndex:
-    """One build directory, opened for searching."""
+    """One build directory, opened for searching: BM25 shards (memory-mapped), the
+    report names for the agency filter, and the store, where passages are read by id
+    (a 10,000-report index has ≈ 400,000 of them: they are not all kept in memory)."""
 
     def __init__(self, build_dir: Path):
         self.build_dir = build_dir
         if not (build_dir / lexical.BM25_DIR).exists():
             raise IndexNotFound(f"{build_dir} has no retrieval index: rebuild it with the retrieval stage")
-        db = passages.connect(build_dir / store.DB_NAME)
+        self._db = store.open_readonly(build_dir)
+        self.reports = [dict(r) for r in self._db.execute("SELECT id, title, body, short_name FROM reports")]
         try:
-            self.passages = {p.id: p for p in passages.load_passages(db)}
-            self.reports = [dict(r) for r in db.execute(
-                "SELECT id, title, body, short_name FROM reports")]
-        finally:
-            db.close()
-        self.lexical = lexical.LexicalIndex.load(build_dir / lexical.BM25_DIR)
+            self.lexical = lexical.LexicalIndex.load(build_dir / lexical.BM25_DIR)
+        except FileNotFoundError as error:
+            raise IndexNotFound(str(error)) from error
         self._client = None
         self._collection = None
         self._lock = threading.Lock()
@@ -83,19 +83,26 @@ class _OpenIndex:
                 self._collection = vectors.get_collection(self._client, create=False)
             return self._collection
 
-    def kind_mask(self, kind: str):
-        """A bool per BM25 passage: is it of this kind ('text' or 'table_row')."""
-        masks = self.__dict__.setdefault("_kind_masks", {})
-        if kind not in masks:
-            import numpy as np
+    def passages(self, ids: list[str]) -> dict[str, Passage]:
+        """The stored passages with these ids (unknown ids left out)."""
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({','.join('?' * len(ids))})",
+                                    ids).fetchall()
+        return {r["id"]: passages.row_to_passage(r) for r in rows}
 
-            masks[kind] = np.array([(self.passages.get(pid) is not None and self.passages[pid].kind == kind)
-                                    for pid in self.lexical.ids], dtype=bool)
-        return masks[kind]
+    def section_passages(self, report_id: str, section: int) -> list[Passage]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM passages WHERE report_id = ? AND section = ? AND kind = 'text' "
+                "ORDER BY seq", (report_id, section)).fetchall()
+        return [passages.row_to_passage(r) for r in rows]
 
     def close(self) -> None:
         vectors.close_client(self._client)
         self._client = self._collection = None
+        self._db.close()
 
     def agency_reports(self, agency: str) -> set[str]:
         agency = agency.strip()
@@ -107,6 +114,7 @@ class _OpenIndex:
         return out
 
 
+_COLUMNS = ",".join(f.name for f in fields(Passage))
 _open: dict[Path, _OpenIndex] = {}
 _open_lock = threading.Lock()
 
@@ -139,18 +147,7 @@ def quiet_model_loading() -> None:
 def section_passages(index_dir: str | Path, report_id: str, section: int) -> list[Passage]:
     """The text passages of one section of one report, in reading order (to read on
     past a hit: an enumeration 一是…二是… may run into the next passage)."""
-    index = open_index(index_dir)
-    with index._lock:
-        by_section = getattr(index, "_by_section", None)
-        if by_section is None:
-            by_section = {}
-            for p in index.passages.values():
-                if p.kind == "text":
-                    by_section.setdefault((p.report_id, p.section), []).append(p)
-            for ps in by_section.values():
-                ps.sort(key=lambda p: p.seq)
-            index._by_section = by_section
-    return list(by_section.get((report_id, section), []))
+    return open_index(index_dir).section_passages(report_id, section)
 
 
 def open_index(index_dir: str | Path) -> _OpenIndex:
@@ -223,10 +220,7 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     if kind is not None and kind not in ("text", "table_row"):
         raise ValueError(f"unknown kind {kind!r}: use 'text' or 'table_row'")
     if mode in ("bm25", "hybrid"):
-        mask = index.lexical.mask(report_ids, year, level)
-        if kind is not None:
-            mask = index.kind_mask(kind) if mask is None else mask & index.kind_mask(kind)
-        bm25 = index.lexical.search(query, n, mask)
+        bm25 = index.lexical.search(query, n, report_ids, year, level, kind)
     if mode in ("dense", "hybrid"):
         quiet_model_loading()
         dense = vectors.query(index.collection, embed_query(query), n, _where(report_ids, year, level))
@@ -239,8 +233,9 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     else:
         ranked = fuse([([p for p, _ in bm25], BM25_WEIGHT), ([p for p, _ in dense], DENSE_WEIGHT)], RRF_K)
     hits = []
+    found = index.passages([pid for pid, _ in ranked])
     for pid, score in ranked:
-        passage = index.passages.get(pid)
+        passage = found.get(pid)
         if passage is None:  # chroma and the passages table disagree: skip, never crash
             continue
         if kind is not None and passage.kind != kind:

@@ -116,13 +116,16 @@ def table(rows: list[tuple[str, dict]], title: str) -> str:
 
 def sweep(index: Path, questions: list[dict]) -> None:
     """Fusion weights and BM25 tokenizers, on the same candidate lists."""
-    from index import lexical
+    from index import lexical, passages as passage_store, store
+    from index.build import current_dir
     from qa import retrieve
 
     opened = retrieve.open_index(index)
     original = opened.lexical
     rows = []
-    passages = sorted(opened.passages.values(), key=lambda p: (p.report_id, p.seq))
+    db = store.open_readonly(current_dir(index))
+    passages = passage_store.load_passages(db)
+    db.close()
     for tokenizer in ("char", "jieba", "char+jieba"):
         opened.lexical = lexical.LexicalIndex.from_passages(passages, tokenizer)
         ranked, _ = run_mode(index, questions, "bm25")

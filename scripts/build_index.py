@@ -21,9 +21,9 @@ from index.build import build  # noqa: E402
 from index.retrieval_stage import default_stages  # noqa: E402
 
 
-def print_summary(summary, out=sys.stdout) -> None:
+def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
     print(f"\nIndex: {summary.build_dir}", file=out)
-    if summary.reports:
+    if summary.reports and per_report:
         print(f"{'report':40} {'tables':24} {'cells':>5} {'uncertain':>9} {'checks failed':>13}", file=out)
         for r in summary.reports:
             tables = "/".join(r.tables) or "(none)"
@@ -38,7 +38,8 @@ def print_summary(summary, out=sys.stdout) -> None:
             print(f"  {source}: {reason}", file=out)
     else:
         print("files rejected: 0", file=out)
-    print(f"time: {summary.seconds:.1f} s", file=out)
+    split = ", ".join(f"{name} {seconds:.1f}" for name, seconds in summary.timings.items())
+    print(f"time: {summary.seconds:.1f} s ({split})", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="folder (or single file) of reports")
     parser.add_argument("--index", required=True, help="index directory to create or update")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--brief", action="store_true",
+                        help="totals only, no line per report (for large folders)")
     parser.add_argument("--no-passages", action="store_true",
                         help="structured store only: skip passages, embeddings and the BM25 index")
     args = parser.parse_args(argv)
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    print_summary(summary)
+    print_summary(summary, per_report=not args.brief)
     return 0
 
 

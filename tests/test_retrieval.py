@@ -204,3 +204,38 @@ def test_rebuild_reembeds_only_the_changed_file_and_drops_removed_files(tmp_path
     collection = open_index(index).collection
     assert collection.get(where={"report_id": "000_8d3f9a9668695af1"})["ids"] == []
     assert collection.count() == text_passages("r006_pingtan_2021")
+
+
+def test_bm25_shards_rebuild_only_where_a_report_changed(tmp_path, monkeypatch):
+    """A large index keeps BM25 in shards (index.lexical): a rebuild after one report
+    changed redoes that report's shard only, and search still spans every shard.
+    (Shards of one report each score on their own term statistics, so this test
+    filters by body; real shards hold a few hundred reports.)"""
+    from index import lexical
+    from qa.retrieve import search
+
+    monkeypatch.setattr(lexical, "REPORTS_PER_SHARD", 1)  # four reports, four shards
+    inputs = tmp_path / "input"
+    inputs.mkdir()
+    for path in (SEED, PINGTAN, HONGZE, STCSM):
+        shutil.copy(path, inputs / path.name)
+    index = tmp_path / "index"
+    _, stage = _build(inputs, index)
+    assert stage.lexical_shards_rebuilt == 4
+    assert search(index, "收到多少件申请", k=3, agency="平潭")[0].report_id == "r006_pingtan_2021"
+
+    seed = inputs / SEED.name
+    seed.write_text(seed.read_text(encoding="utf-8").replace(
+        "地址:彭阳县交岔乡街道", "地址:彭阳县交岔乡街道红旗路8号"), encoding="utf-8")
+    _, stage = _build(inputs, index)
+    assert stage.lexical_shards_rebuilt == 1
+    assert "红旗路8号" in search(index, "政府地址在哪条路", k=1, agency="交岔乡")[0].text
+    # the other shards still answer, filters included
+    hits = search(index, "科技 政务公开", k=3, agency="上海市科学技术委员会")
+    assert hits and {h.report_id for h in hits} == {"r011_shanghai_stcsm_2024"}
+
+    (inputs / PINGTAN.name).unlink()  # a removed report leaves its shard
+    _, stage = _build(inputs, index)
+    assert stage.lexical_shards_rebuilt == 1
+    assert search(index, "收到多少件申请", k=5, agency="平潭") == []
+    assert len(search(index, "申请", k=20)) == 20  # the three shards left

@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""Benchmark index builds: reports/s end to end, split into parse, store and the
+retrieval stage's parts; and the incremental rebuild after one report changes.
+
+    python scripts/bench_build.py full --input var/scale/r1k --runs 3            # fresh index each run
+    python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-passages
+    python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
+
+``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
+with the embedding cache empty, so every passage goes through the model.
+``incremental`` needs a built index of --input: each run changes one text report of
+the folder (appends a sentence to its section 六, or takes it out again) and rebuilds,
+which is what staff do when one report is corrected. The file is restored at the end.
+
+Prints one line per run and the medians; ``--json FILE`` writes every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from index.build import build  # noqa: E402
+from index.retrieval_stage import RetrievalStage  # noqa: E402
+
+CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修改）。\n"
+
+
+def one_build(input_dir: Path, index_dir: Path, passages: bool) -> dict:
+    stage = RetrievalStage() if passages else None
+    summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
+    run = {"reports": len(summary.reports), "total_reports": summary.total_reports,
+           "rejected": len(summary.rejected), "seconds": round(summary.seconds, 2),
+           "reports_per_s": round(len(summary.reports) / summary.seconds, 2) if summary.reports else None,
+           "timings": summary.timings}
+    if stage is not None:
+        run["passages_embedded"] = stage.embedded_passages
+        embed = summary.timings.get("embed", 0.0)
+        run["passages_per_s"] = round(stage.embedded_passages / embed, 1) if embed else None
+        run["bm25_shards_rebuilt"] = stage.lexical_shards_rebuilt
+    parse = summary.timings.get("parse", 0.0)
+    run["parse_reports_per_s"] = round(len(summary.reports) / parse, 1) if parse else None
+    return run
+
+
+def _line(run: dict) -> str:
+    split = ", ".join(f"{k} {v:.1f}" for k, v in run["timings"].items())
+    rate = f"{run['reports_per_s']} reports/s" if run["reports_per_s"] else "-"
+    extra = f"; {run['passages_embedded']} passages embedded ({run['passages_per_s']}/s)" \
+        if "passages_embedded" in run else ""
+    return f"{run['reports']} reports in {run['seconds']} s = {rate} [{split}]{extra}"
+
+
+def full(args) -> list[dict]:
+    runs = []
+    work = Path(args.work)
+    for i in range(args.runs):
+        index_dir = work / f"run{i}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        run = one_build(Path(args.input), index_dir, not args.no_passages)
+        print(f"run {i + 1}: {_line(run)}", flush=True)
+        runs.append(run)
+        if not args.keep:
+            shutil.rmtree(index_dir, ignore_errors=True)
+    return runs
+
+
+def _changeable(input_dir: Path) -> Path:
+    for path in sorted(input_dir.iterdir()):
+        if path.suffix in (".txt", ".md") and "六、" in path.read_text(encoding="utf-8", errors="ignore"):
+            return path
+    raise SystemExit(f"no .txt/.md report with a section 六 in {input_dir}")
+
+
+def incremental(args) -> list[dict]:
+    input_dir, index_dir = Path(args.input), Path(args.index)
+    target = _changeable(input_dir)
+    original = target.read_bytes()
+    runs = []
+    try:
+        for i in range(args.runs):
+            text = original.decode("utf-8")
+            if i % 2 == 0:  # change it; the next run puts it back (a change too)
+                head, _, tail = text.rpartition("六、")
+                text = head + "六、" + tail.rstrip() + CHANGE
+            target.write_text(text, encoding="utf-8")
+            run = one_build(input_dir, index_dir, not args.no_passages)
+            run["changed_file"] = target.name
+            print(f"run {i + 1}: {_line(run)}", flush=True)
+            runs.append(run)
+    finally:
+        if target.read_bytes() != original:
+            target.write_bytes(original)
+            one_build(input_dir, index_dir, not args.no_passages)  # leave the index as found
+    return runs
+
+
+def medians(runs: list[dict]) -> dict:
+    out = {"runs": len(runs), "seconds": statistics.median(r["seconds"] for r in runs)}
+    for key in ("reports_per_s", "parse_reports_per_s", "passages_per_s"):
+        values = [r[key] for r in runs if r.get(key)]
+        if values:
+            out[key] = statistics.median(values)
+    names = {k for r in runs for k in r["timings"]}
+    out["timings"] = {k: round(statistics.median(r["timings"].get(k, 0.0) for r in runs), 2) for k in sorted(names)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_full = sub.add_parser("full", help="fresh builds of a folder")
+    p_full.add_argument("--input", required=True)
+    p_full.add_argument("--work", default=str(ROOT / "var" / "bench-build"), help="where the indexes go")
+    p_full.add_argument("--keep", action="store_true", help="keep the last index (e.g. to query it)")
+    p_inc = sub.add_parser("incremental", help="rebuilds after one report changed")
+    p_inc.add_argument("--input", required=True)
+    p_inc.add_argument("--index", required=True, help="an index already built from --input")
+    for p in (p_full, p_inc):
+        p.add_argument("--runs", type=int, default=3)
+        p.add_argument("--no-passages", action="store_true", help="structured store only (parse + facts)")
+        p.add_argument("--json", help="write the runs and medians to this file")
+    args = parser.parse_args(argv)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    runs = full(args) if args.command == "full" else incremental(args)
+    result = {"command": " ".join(sys.argv), "started": started, "input": args.input,
+              "runs": runs, "median": medians(runs)}
+    print("median:", json.dumps(result["median"], ensure_ascii=False))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,14 +27,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from index.build import current_dir, open_store
+from index.build import current_dir
+from index.factstore import FactStore, open_fact_store
 from index.sections import STANDARD_TITLES
 
-from . import facts as F
 from .compose import Answer, Citation, Composer, compose, section_title, sentences_of, years_text
 from .understand import Catalog, Query, QuestionError, check_question, understand
 
@@ -46,22 +45,22 @@ class IndexNotFound(FileNotFoundError):
 _CATALOGS: dict[str, tuple[float, Catalog]] = {}
 
 
-def _catalog(db: sqlite3.Connection, index_dir: str | Path) -> Catalog:
+def _catalog(store: FactStore, index_dir: str | Path) -> Catalog:
     build = current_dir(index_dir)
     key = str(build)
     stamp = (Path(build) / "reports.db").stat().st_mtime if build else 0.0
     cached = _CATALOGS.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
-    catalog = Catalog.from_db(db)
+    catalog = Catalog.from_db(store)
     _CATALOGS[key] = (stamp, catalog)
     return catalog
 
 
-def open_index(index_dir: str | Path) -> sqlite3.Connection:
+def open_index(index_dir: str | Path) -> FactStore:
     if current_dir(index_dir) is None:
         raise IndexNotFound(f"no index at {index_dir}: build one with scripts/build_index.py")
-    return open_store(index_dir)
+    return open_fact_store(index_dir)
 
 
 def answer(question: str, index_dir: str | Path, history=None) -> Answer:
@@ -70,17 +69,14 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
     Raises QuestionError for an empty or over-long question and IndexNotFound when
     ``index_dir`` holds no index."""
     question = check_question(question)
-    db = open_index(index_dir)
-    try:
-        catalog = _catalog(db, index_dir)
+    with open_index(index_dir) as store:
+        catalog = _catalog(store, index_dir)
         if not catalog.reports:
             return Answer("索引中还没有任何报告，无法回答。", intent="text")
         query = understand(question, history, catalog)
         if query.intent == "text":
-            return answer_text(db, catalog, query, index_dir)
-        return compose(db, catalog, query)
-    finally:
-        db.close()
+            return answer_text(store, catalog, query, index_dir)
+        return compose(store, catalog, query)
 
 
 def warm_up(index_dir: str | Path) -> None:
@@ -270,8 +266,8 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s，,。；;：:、]", "", text)
 
 
-def answer_text(db: sqlite3.Connection, catalog: Catalog, query: Query, index_dir) -> Answer:
-    c = Composer(db, catalog, query)
+def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> Answer:
+    c = Composer(store, catalog, query)
     missing = c.not_found()
     if missing is not None:
         return missing
@@ -303,7 +299,7 @@ def answer_text(db: sqlite3.Connection, catalog: Catalog, query: Query, index_di
     if not passages:  # no retrieval stage (or nothing found): the stored sections
         passages = [{"id": None, "report_id": s["report_id"], "number": s["number"], "title": s["title"],
                      "page": s["page_start"], "text": s["text"] or "", "rank": None}
-                    for s in F.sections(db, list(ref_by_id)) if s["number"] != 0]
+                    for s in store.sections(list(ref_by_id)) if s["number"] != 0]
     candidates = []  # (passage, unit index, sentence)
     seen = set()
     for p in passages:

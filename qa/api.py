@@ -48,7 +48,8 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import template as T
-from index.build import current_dir, open_store
+from index.build import current_dir
+from index.factstore import FactStore, open_fact_store
 
 from . import models as M
 from .understand import LEVEL_NAMES, MAX_QUESTION_CHARS, Catalog, Figure, QuestionError, find_figure, fmt_number
@@ -363,10 +364,10 @@ Official = Annotated[str, Depends(require_key)]
 Asker = Annotated[str, Depends(asker)]
 
 
-def _db(state: ApiState) -> sqlite3.Connection:
+def _store(state: ApiState) -> FactStore:
     if current_dir(state.index_dir) is None:
         raise ApiError(503, "no_index", "no index has been built yet: build one with scripts/build_index.py")
-    return open_store(state.index_dir)
+    return open_fact_store(state.index_dir)
 
 
 def _check_level(level: str | None) -> None:
@@ -424,13 +425,8 @@ def search(state: State, _official: Official,
         raise ApiError(400, "bad_request", str(error))
     titles = {}
     if hits:
-        db = _db(state)
-        try:
-            ids = sorted({h.report_id for h in hits})
-            titles = {r["id"]: r["title"] for r in db.execute(
-                f"SELECT id, title FROM reports WHERE id IN ({','.join('?' * len(ids))})", ids)}
-        finally:
-            db.close()
+        with _store(state) as store:
+            titles = store.report_titles(sorted({h.report_id for h in hits}))
     data = []
     for h in hits:
         quote = h.text if len(h.text) <= 200 else h.text[:200] + "…"
@@ -445,10 +441,6 @@ def search(state: State, _official: Official,
 
 # ============================================================================ /api/reports
 reports_router = APIRouter(tags=["reports"])
-
-_REPORT_COLUMNS = ("SELECT r.*, (SELECT COUNT(*) FROM checks c WHERE c.report_id = r.id AND c.passed = 0) "
-                   "AS failed_checks, (SELECT COUNT(*) FROM facts f WHERE f.report_id = r.id AND f.uncertain = 1) "
-                   "AS uncertain_cells FROM reports r")
 
 
 def _report_public(r) -> dict:
@@ -469,32 +461,14 @@ def list_reports(state: State, _official: Official,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     """The indexed reports, newest year first, filtered and paginated."""
     _check_level(level)
-    where, args = [], []
-    if year is not None:
-        where.append("r.year = ?")
-        args.append(year)
-    if level:
-        where.append("r.level = ?")
-        args.append(level)
-    if region:
-        where.append("(r.province LIKE ? OR r.city LIKE ? OR r.county LIKE ? OR r.body LIKE ?)")
-        args += [f"%{region}%"] * 4
-    if name:
-        where.append("(r.body LIKE ? OR r.short_name LIKE ? OR r.title LIKE ?)")
-        args += [f"%{name}%"] * 3
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    db = _db(state)
-    try:
-        count = db.execute(f"SELECT COUNT(*) FROM reports r{clause}", args).fetchone()[0]
-        rows = db.execute(f"{_REPORT_COLUMNS}{clause} ORDER BY r.year DESC, r.id LIMIT ? OFFSET ?",
-                          [*args, limit, offset]).fetchall()
-    finally:
-        db.close()
+    with _store(state) as store:
+        rows, count = store.list_reports(year=year, level=level, region=region, name=name,
+                                         offset=offset, limit=limit)
     return {"data": [_report_public(r) for r in rows], "count": count, "offset": offset, "limit": limit}
 
 
-def _report_row(db: sqlite3.Connection, report_id: str):
-    row = db.execute(f"{_REPORT_COLUMNS} WHERE r.id = ?", (report_id,)).fetchone()
+def _report_row(store: FactStore, report_id: str):
+    row = store.report(report_id)
     if row is None:
         raise ApiError(404, "not_found", f"no report with id {report_id!r} (GET /api/reports lists them)")
     return row
@@ -503,14 +477,11 @@ def _report_row(db: sqlite3.Connection, report_id: str):
 @reports_router.get("/api/reports/{report_id}", response_model=M.ReportDetail, responses=KEYED_ERRORS)
 def get_report(report_id: str, state: State, _official: Official) -> dict:
     """One report: metadata, its sections, the three tables cell by cell, and its checks."""
-    db = _db(state)
-    try:
-        r = _report_row(db, report_id)
-        sections = [dict(s) for s in db.execute(
-            "SELECT number, title, text, page_start, page_end FROM sections WHERE report_id = ? ORDER BY number",
-            (report_id,))]
+    with _store(state) as store:
+        r = _report_row(store, report_id)
+        sections = store.sections([report_id])  # SectionPublic drops report_id
         tables: dict[str, list[dict]] = {t: [] for t in T.TABLES}
-        for f in db.execute("SELECT * FROM facts WHERE report_id = ? ORDER BY rowid", (report_id,)):
+        for f in store.report_facts(report_id):
             tables.setdefault(f["tbl"], []).append({
                 "row": f["row"], "column": f["col"], "value": f["value"], "number": f["number"],
                 "unit": f["unit"], "raw": f["raw"], "page": f["page"], "blank": bool(f["blank"]),
@@ -518,9 +489,7 @@ def get_report(report_id: str, state: State, _official: Official) -> dict:
                 "candidates": [str(c) for c in json.loads(f["candidates"])] if f["candidates"] else []})
         checks = [{"rule": c["rule"], "scope": c["scope"], "detail": c["detail"],
                    "passed": None if c["passed"] is None else bool(c["passed"])}
-                  for c in db.execute("SELECT * FROM checks WHERE report_id = ? ORDER BY rowid", (report_id,))]
-    finally:
-        db.close()
+                  for c in store.report_checks(report_id)]
     out = _report_public(r)
     try:
         problems = [str(p) for p in json.loads(r["problems"] or "[]")]
@@ -544,15 +513,12 @@ def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
 
     Open like /api/ask (the reports are public records and the web page links here),
     rate-limited per client IP or per key."""
-    db = _db(state)
-    try:
-        r = _report_row(db, report_id)
-        input_dir = db.execute("SELECT value FROM build_info WHERE key = 'input_dir'").fetchone()
-    finally:
-        db.close()
-    if input_dir is None or not input_dir[0]:
+    with _store(state) as store:
+        r = _report_row(store, report_id)
+        input_dir = store.build_info().get("input_dir")
+    if not input_dir:
         raise ApiError(404, "source_unavailable", "the index does not record the folder it was built from")
-    base = Path(input_dir[0]).resolve()
+    base = Path(input_dir).resolve()
     if base.is_file():  # an index built from a single file
         base = base.parent
     target = (base / r["source_file"]).resolve()
@@ -635,17 +601,14 @@ def _fact_rows(state: ApiState, fig: Figure, years: list[int], levels: list[str]
                name: str | None) -> list[dict]:
     from . import facts as F
 
-    db = _db(state)
-    try:
-        catalog = Catalog.from_db(db)
+    with _store(state) as store:
+        catalog = Catalog.from_db(store)
         refs = [r for r in catalog.reports
                 if (not years or r.year in years) and (not levels or r.level in levels)
                 and (not regions or any(g in (x or "") for g in regions
                                         for x in (r.province, r.city, r.county, r.body)))
                 and (not name or any(name in (x or "") for x in (r.body, r.short_name, r.title)))]
-        values = F.figure_values(db, refs, fig)
-    finally:
-        db.close()
+        values = F.figure_values(store, refs, fig)
     rows = []
     for v in values:
         r = v.report
@@ -749,25 +712,8 @@ def checks(state: State, _official: Official,
            ) -> dict:
     """Reports whose tables fail their own arithmetic (勾稽关系), with each failing rule and its numbers."""
     _check_level(level)
-    where = ["(c.passed = 0" + (" OR c.passed IS NULL)" if undecided else ")")]
-    args: list = []
-    if year is not None:
-        where.append("r.year = ?")
-        args.append(year)
-    if level:
-        where.append("r.level = ?")
-        args.append(level)
-    if rule:
-        where.append("c.rule = ?")
-        args.append(rule)
-    db = _db(state)
-    try:
-        rows = db.execute(
-            "SELECT c.report_id, c.rule, c.scope, c.detail, c.passed, r.title, r.body, r.level, r.year "
-            "FROM checks c JOIN reports r ON r.id = c.report_id WHERE " + " AND ".join(where) +
-            " ORDER BY r.year DESC, c.report_id, c.rowid", args).fetchall()
-    finally:
-        db.close()
+    with _store(state) as store:
+        rows = store.list_failed_checks(year=year, level=level, rule=rule, undecided=undecided)
     by_report: dict[str, dict] = {}
     for c in rows:
         entry = by_report.setdefault(c["report_id"], {
@@ -800,12 +746,9 @@ def health(state: State) -> dict:
     if build is None:
         return {"status": "no_index", "reports": 0, "built_at": None, "model": None, "retrieval": False,
                 "ui": state.ui}
-    db = open_store(state.index_dir)
-    try:
-        count = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
-        built_at = (db.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone() or [None])[0]
-    finally:
-        db.close()
+    with open_fact_store(state.index_dir) as store:
+        count = store.report_count()
+        built_at = store.build_info().get("built_at")
     return {"status": "ok", "reports": count, "built_at": built_at, "model": _model_name(build),
             "retrieval": (build / "bm25").exists(), "ui": state.ui}
 

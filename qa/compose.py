@@ -10,9 +10,9 @@ what it does have.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import asdict, dataclass, field
 
+from index.factstore import FactStore
 from index.sections import STANDARD_TITLES
 
 from . import facts as F
@@ -49,8 +49,8 @@ class Answer:
 class Composer:
     """Builds the answer of one query; collects citations, facts and warnings."""
 
-    def __init__(self, db: sqlite3.Connection, catalog: Catalog, query: Query):
-        self.db, self.catalog, self.q = db, catalog, query
+    def __init__(self, store: FactStore, catalog: Catalog, query: Query):
+        self.store, self.catalog, self.q = store, catalog, query
         self.citations: list[Citation] = []
         self.facts: list[dict] = []
         self.warnings: list[str] = []
@@ -68,7 +68,7 @@ class Composer:
         if not value.cells:
             return
         number = F.TABLE_SECTIONS.get(value.figure.table, 3)
-        sec = F.section(self.db, ref.id, number)
+        sec = self.store.section(ref.id, number)
         pages = [c.page for c in value.cells if c.page]
         self.citations.append(Citation(
             ref.id, ref.title, ref.body, ref.year, section_title(sec, number),
@@ -86,7 +86,7 @@ class Composer:
         self.warn_checks([ref])
 
     def cite_report(self, ref: ReportRef, section_number: int = 0, quote: str = "") -> None:
-        sec = F.section(self.db, ref.id, section_number)
+        sec = self.store.section(ref.id, section_number)
         self.citations.append(Citation(ref.id, ref.title, ref.body, ref.year,
                                        section_title(sec, section_number),
                                        (sec or {}).get("page_start"), quote or ref.title))
@@ -95,7 +95,7 @@ class Composer:
         todo = [r for r in refs if r.id not in self._checked]
         if not todo:
             return
-        failed = F.failed_checks(self.db, [r.id for r in todo])
+        failed = F.failed_checks(self.store, [r.id for r in todo])
         for ref in todo:
             self._checked.add(ref.id)
             checks = failed.get(ref.id) or []
@@ -240,8 +240,8 @@ def _matches(value: F.FigureValue, op: str, x: float | None) -> bool:
 
 
 # ---------------------------------------------------------------------- intents
-def compose(db: sqlite3.Connection, catalog: Catalog, q: Query) -> Answer:
-    c = Composer(db, catalog, q)
+def compose(store: FactStore, catalog: Catalog, q: Query) -> Answer:
+    c = Composer(store, catalog, q)
     missing = c.not_found()
     if missing is not None:
         return missing
@@ -283,7 +283,7 @@ def _lookup(c: Composer) -> Answer:
         return _list(c)
     sentences, rows = [], []
     for body, refs, newest in _reports_for_bodies(c):
-        values = F.figure_values(c.db, refs, q.figure)
+        values = F.figure_values(c.store, refs, q.figure)
         for v in values:
             c.cite_value(v)
             note = _newest_note(c, body, v.report) if newest else ""
@@ -307,7 +307,7 @@ def _yesno(c: Composer) -> Answer:
         return _list(c)
     sentences = []
     for body, refs, newest in _reports_for_bodies(c):
-        for v in F.figure_values(c.db, refs, q.figure):
+        for v in F.figure_values(c.store, refs, q.figure):
             c.cite_value(v)
             note = _newest_note(c, body, v.report) if newest else ""
             cond = q.condition
@@ -326,7 +326,7 @@ def _check_yesno(c: Composer) -> Answer:
     refs = [r for _, refs, _ in _reports_for_bodies(c) for r in refs] if c.q.bodies else c.scope()
     if not refs:
         return c.done(f"索引中没有相应的报告。现有报告：{c.available()}。")
-    failed = F.failed_checks(c.db, [r.id for r in refs])
+    failed = F.failed_checks(c.store, [r.id for r in refs])
     sentences = []
     for ref in refs:
         checks = failed.get(ref.id) or []
@@ -344,7 +344,7 @@ def _check_yesno(c: Composer) -> Answer:
 
 def _blank_yesno(c: Composer) -> Answer:
     refs = [r for _, refs, _ in _reports_for_bodies(c) for r in refs]
-    blanks = F.blank_cells(c.db, [r.id for r in refs])
+    blanks = F.blank_cells(c.store, [r.id for r in refs])
     sentences = []
     for ref in refs:
         cells = blanks.get(ref.id) or []
@@ -376,7 +376,7 @@ def _list(c: Composer) -> Answer:
         return c.done(f"{c.scope_words()}共 {len(refs)} 份报告：{names}。\n\n"
                       + c.table(["单位", "全称", "年份", "层级", "报告"], rows))
     refs = c.scope()
-    values = F.figure_values(c.db, refs, q.figure)
+    values = F.figure_values(c.store, refs, q.figure)
     if cond is None or cond.op == "failing":
         chosen = [v for v in values if v.status != "missing"]
         head = f"{c.scope_words()}的{q.figure.name}如下（共 {len(chosen)} 份报告）："
@@ -409,7 +409,7 @@ def _list(c: Composer) -> Answer:
 
 def _list_failing(c: Composer) -> Answer:
     refs = c.scope()
-    failed = F.failed_checks(c.db, [r.id for r in refs])
+    failed = F.failed_checks(c.store, [r.id for r in refs])
     bad = [r for r in refs if failed.get(r.id)]
     if not bad:
         for r in refs[:5]:
@@ -429,7 +429,7 @@ def _list_failing(c: Composer) -> Answer:
 
 def _list_blank(c: Composer) -> Answer:
     refs = c.scope()
-    blanks = F.blank_cells(c.db, [r.id for r in refs])
+    blanks = F.blank_cells(c.store, [r.id for r in refs])
     with_blank = [r for r in refs if blanks.get(r.id)]
     if not with_blank:
         return c.done(f"{c.scope_words()}中没有含空白（未填报）单元格的报告。")
@@ -451,7 +451,7 @@ def _aggregate(c: Composer) -> Answer:
     if q.figure is None:
         return _list(c)
     refs = c.scope(latest_only=not q.bodies)
-    values = F.figure_values(c.db, refs, q.figure)
+    values = F.figure_values(c.store, refs, q.figure)
     if q.condition and q.condition.op not in ("failing", "blank"):
         values = [v for v in values if _matches(v, q.condition.op, q.condition.value)]
     usable = [v for v in values if v.has_number]
@@ -490,7 +490,7 @@ def _count(c: Composer) -> Answer:
             answer = _list(c)
         return answer
     refs = c.scope()
-    values = F.figure_values(c.db, refs, q.figure)
+    values = F.figure_values(c.store, refs, q.figure)
     if cond is None or cond.op == "failing":
         chosen = [v for v in values if v.has_number]
         desc = "有数据"
@@ -513,7 +513,7 @@ def _count(c: Composer) -> Answer:
 def _rank(c: Composer) -> Answer:
     q = c.q
     refs = c.scope(latest_only=not q.bodies)
-    values = F.figure_values(c.db, refs, q.figure)
+    values = F.figure_values(c.store, refs, q.figure)
     usable = [v for v in values if v.has_number]
     skipped = [v for v in values if not v.has_number and v.status != "missing"]
     if not usable:
@@ -552,7 +552,7 @@ def _compare(c: Composer) -> Answer:
                 c.warnings.append(f"索引中没有{c.catalog.name_of(body)}{years_text(q.years)}的报告"
                                   f"（现有：{c.available([body])}）。")
                 continue
-            pairs += F.figure_values(c.db, refs[-1:], q.figure)
+            pairs += F.figure_values(c.store, refs[-1:], q.figure)
     else:
         body = q.bodies[0] if q.bodies else None
         if body is None:
@@ -562,7 +562,7 @@ def _compare(c: Composer) -> Answer:
         if missing:
             return c.done(f"索引中没有{c.catalog.name_of(body)}{years_text(missing)}的报告，无法比较。"
                           f"现有：{c.available([body])}。")
-        pairs = F.figure_values(c.db, refs, q.figure)
+        pairs = F.figure_values(c.store, refs, q.figure)
     for v in pairs:
         c.cite_value(v)
     if len(pairs) < 2:
@@ -600,7 +600,7 @@ def _trend(c: Composer) -> Answer:
     refs = c.catalog.reports_of(body)
     if q.years:
         refs = [r for r in refs if r.year in q.years]
-    values = F.figure_values(c.db, refs, q.figure)
+    values = F.figure_values(c.store, refs, q.figure)
     for v in values:
         c.cite_value(v)
     name = c.catalog.name_of(body)

@@ -1,4 +1,4 @@
-"""Read figures from the store: SQL with parameters over the reports/facts/checks tables.
+"""Read figures from the facts store (index.factstore): cells, checks and sections of reports.
 
 A figure (``qa.understand.Figure``) is one cell or the sum of a few cells of a
 standard table. Reading it for a report gives a ``FigureValue`` whose status says
@@ -15,10 +15,10 @@ what the table holds:
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
 from index import template as T
+from index.factstore import FactStore
 
 from .understand import Catalog, Figure, ReportRef, resolve_column
 
@@ -157,23 +157,15 @@ def _row_matches(pattern: str, row: str) -> bool:
     return row == pattern
 
 
-def _template_of(db: sqlite3.Connection, report: ReportRef) -> str | None:
+def _template_of(store: FactStore, report: ReportRef) -> str | None:
     if report.template:
         return report.template
-    row = db.execute("SELECT 1 FROM facts WHERE report_id = ? AND tbl = ? AND col = ? LIMIT 1",
-                     (report.id, T.ACTIVE, "本年新制作数量")).fetchone()
-    return "2019" if row else "2021"
+    return "2019" if store.has_column(report.id, T.ACTIVE, "本年新制作数量") else "2021"
 
 
-def _cells(db: sqlite3.Connection, report_ids: list[str], table: str) -> dict[str, list[Cell]]:
+def _cells(store: FactStore, report_ids: list[str], table: str) -> dict[str, list[Cell]]:
     out: dict[str, list[Cell]] = {rid: [] for rid in report_ids}
-    if not report_ids:
-        return out
-    marks = ",".join("?" * len(report_ids))
-    rows = db.execute(
-        f"SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain, candidates "
-        f"FROM facts WHERE tbl = ? AND report_id IN ({marks})", (table, *report_ids)).fetchall()
-    for r in rows:
+    for r in store.cells(report_ids, table):
         candidates = []
         if r["candidates"]:
             try:
@@ -190,12 +182,12 @@ _ROW_ORDER = {spec.key: i for i, spec in enumerate(T.rows_for("2019") + T.rows_f
                                                   + T.APPLICATION_ROWS_2019)}
 
 
-def figure_values(db: sqlite3.Connection, reports: list[ReportRef], figure: Figure) -> list[FigureValue]:
+def figure_values(store: FactStore, reports: list[ReportRef], figure: Figure) -> list[FigureValue]:
     """The figure for each report, in the order given."""
-    by_report = _cells(db, [r.id for r in reports], figure.table)
+    by_report = _cells(store, [r.id for r in reports], figure.table)
     values = []
     for report in reports:
-        version = _template_of(db, report)
+        version = _template_of(store, report)
         columns = [resolve_column(c, version) for c in figure.columns]
         if any(c is None for c in columns):
             values.append(FigureValue(report, figure, [], "missing", None,
@@ -230,27 +222,18 @@ def figure_values(db: sqlite3.Connection, reports: list[ReportRef], figure: Figu
     return values
 
 
-def failed_checks(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, list[dict]]:
+def failed_checks(store: FactStore, report_ids: list[str]) -> dict[str, list[dict]]:
     """Checks each report fails, with the equation as its detail."""
     out: dict[str, list[dict]] = {rid: [] for rid in report_ids}
-    if not report_ids:
-        return out
-    marks = ",".join("?" * len(report_ids))
-    for r in db.execute(f"SELECT report_id, rule, scope, detail FROM checks WHERE passed = 0 "
-                        f"AND report_id IN ({marks}) ORDER BY rowid", tuple(report_ids)):
+    for r in store.failed_checks(report_ids):
         out[r["report_id"]].append({"rule": r["rule"], "scope": r["scope"], "detail": r["detail"]})
     return out
 
 
-def blank_cells(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, list[Cell]]:
+def blank_cells(store: FactStore, report_ids: list[str]) -> dict[str, list[Cell]]:
     """Cells printed empty, per report."""
     out: dict[str, list[Cell]] = {rid: [] for rid in report_ids}
-    if not report_ids:
-        return out
-    marks = ",".join("?" * len(report_ids))
-    for r in db.execute(
-            f"SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain FROM facts "
-            f"WHERE blank = 1 AND report_id IN ({marks})", tuple(report_ids)):
+    for r in store.blank_cells(report_ids):
         out[r["report_id"]].append(Cell(r["report_id"], r["tbl"], r["row"], r["col"], None, None, r["unit"],
                                         r["raw"], r["page"], True, bool(r["uncertain"])))
     for cells in out.values():
@@ -259,41 +242,14 @@ def blank_cells(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, list
     return out
 
 
-def uncertain_cells(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, int]:
-    out = {rid: 0 for rid in report_ids}
-    if not report_ids:
-        return out
-    marks = ",".join("?" * len(report_ids))
-    for r in db.execute(f"SELECT report_id, COUNT(*) AS n FROM facts WHERE uncertain = 1 "
-                        f"AND report_id IN ({marks}) GROUP BY report_id", tuple(report_ids)):
-        out[r["report_id"]] = r["n"]
-    return out
+def uncertain_cells(store: FactStore, report_ids: list[str]) -> dict[str, int]:
+    return {rid: 0 for rid in report_ids} | store.uncertain_counts(report_ids)
 
 
-def has_tables(db: sqlite3.Connection, report_ids: list[str]) -> dict[str, bool]:
-    out = {rid: False for rid in report_ids}
-    if not report_ids:
-        return out
-    marks = ",".join("?" * len(report_ids))
-    for r in db.execute(f"SELECT DISTINCT report_id FROM facts WHERE report_id IN ({marks})", tuple(report_ids)):
-        out[r["report_id"]] = True
-    return out
+def has_tables(store: FactStore, report_ids: list[str]) -> dict[str, bool]:
+    with_facts = store.reports_with_facts(report_ids)
+    return {rid: rid in with_facts for rid in report_ids}
 
 
-def section(db: sqlite3.Connection, report_id: str, number: int) -> dict | None:
-    r = db.execute("SELECT number, title, text, page_start, page_end FROM sections WHERE report_id = ? AND number = ?",
-                   (report_id, number)).fetchone()
-    return dict(r) if r else None
-
-
-def sections(db: sqlite3.Connection, report_ids: list[str]) -> list[dict]:
-    if not report_ids:
-        return []
-    marks = ",".join("?" * len(report_ids))
-    return [dict(r) for r in db.execute(
-        f"SELECT report_id, number, title, text, page_start, page_end FROM sections "
-        f"WHERE report_id IN ({marks}) ORDER BY report_id, number", tuple(report_ids))]
-
-
-def load_catalog(db: sqlite3.Connection) -> Catalog:
-    return Catalog.from_db(db)
+def load_catalog(store: FactStore) -> Catalog:
+    return Catalog.from_db(store)

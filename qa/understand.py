@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from index import template as T
+from index.factstore import FactStore, SQLiteFactStore
 
 INTENTS = ("lookup", "list", "aggregate", "rank", "compare", "trend", "yesno", "text")
 LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "市", "province": "省级",
@@ -312,10 +313,12 @@ class Catalog:
                 self.regions.setdefault(alias, set()).add(ref.body)
 
     @classmethod
-    def from_db(cls, db) -> "Catalog":
-        rows = db.execute(
-            "SELECT id, title, body, short_name, level, year, province, city, county, template "
-            "FROM reports ORDER BY year, id").fetchall()
+    def from_db(cls, store: FactStore) -> "Catalog":
+        """The catalog of a facts store (or of a raw reports.db connection such as
+        index.build.open_store gives, read through the SQLite store)."""
+        if not isinstance(store, FactStore):
+            store = SQLiteFactStore(store)
+        rows = store.catalog_reports()
         refs = [ReportRef(r["id"], r["title"] or "", r["body"] or r["short_name"] or r["id"],
                           r["short_name"] or r["body"] or r["id"], r["level"], r["year"], r["province"],
                           r["city"], r["county"], r["template"]) for r in rows]

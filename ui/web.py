@@ -36,14 +36,15 @@ import html  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
-import sqlite3  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
 from index import template as T  # noqa: E402
-from index.build import current_dir, open_store  # noqa: E402
+from index.build import current_dir  # noqa: E402
+from index.factstore import FactStore, open_fact_store  # noqa: E402
 from qa.answer import IndexNotFound, answer  # noqa: E402
 from qa.facts import TABLE_NUMBERS, row_label  # noqa: E402
 from qa.understand import LEVEL_NAMES, Catalog, QuestionError, understand  # noqa: E402
@@ -122,8 +123,8 @@ class IndexView:
         self.index_dir = Path(index_dir)
         self._catalog: tuple[tuple[str, float], Catalog] | None = None
 
-    def db(self) -> sqlite3.Connection:
-        return open_store(self.index_dir)
+    def store(self) -> FactStore:
+        return open_fact_store(self.index_dir)
 
     def _stamp(self) -> tuple[str, float]:
         build = current_dir(self.index_dir)
@@ -138,24 +139,16 @@ class IndexView:
             return None
         if self._catalog and self._catalog[0] == stamp:
             return self._catalog[1]
-        db = self.db()
-        try:
-            catalog = Catalog.from_db(db)
-        finally:
-            db.close()
+        with self.store() as store:
+            catalog = Catalog.from_db(store)
         self._catalog = (stamp, catalog)
         return catalog
 
     def reports(self) -> list[dict]:
         if current_dir(self.index_dir) is None:
             return []
-        db = self.db()
-        try:
-            return [dict(r) for r in db.execute(
-                "SELECT id, title, body, short_name, level, year FROM reports "
-                "ORDER BY level, COALESCE(short_name, body), year")]
-        finally:
-            db.close()
+        with self.store() as store:
+            return [dict(r) for r in store.reports_by_name()]
 
     def short_names(self) -> dict[str, dict]:
         return {r["id"]: r for r in self.reports()}
@@ -216,19 +209,16 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def table_rows_html(db: sqlite3.Connection, report_id: str, table: str, rows: list[str]) -> str:
+def table_rows_html(store: FactStore, report_id: str, table: str, rows: list[str]) -> str:
     """The full rows of one of a report's tables (as printed), as an HTML table."""
     if not rows:
         return ""
-    marks = ",".join("?" * len(rows))
-    cells = db.execute(f"SELECT row, col, value, blank, uncertain FROM facts WHERE report_id = ? AND tbl = ? "
-                       f"AND row IN ({marks}) ORDER BY rowid", (report_id, table, *rows)).fetchall()
-    return _grid_html(cells, caption=None)
+    return _grid_html(store.report_facts(report_id, table, rows), caption=None)
 
 
 def _grid_html(cells, caption: str | None) -> str:
     columns: list[str] = []
-    grid: dict[str, dict[str, sqlite3.Row]] = {}
+    grid: dict[str, dict[str, Mapping]] = {}
     for c in cells:
         if c["col"] not in columns:
             columns.append(c["col"])
@@ -257,7 +247,7 @@ def _grid_html(cells, caption: str | None) -> str:
 
 
 def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, dict],
-                db: sqlite3.Connection | None) -> str:
+                store: FactStore | None) -> str:
     """One source: a <details> that opens to the quote (and the table rows it cites)."""
     rid = citation.get("report_id") or ""
     meta = names.get(rid, {})
@@ -270,7 +260,7 @@ def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, 
         summary += f" · 第{citation['page']}页"
     body = [f"<blockquote>{esc(citation.get('quote'))}</blockquote>"]
     own = [f for f in facts if f.get("report_id") == rid]
-    if own and db is not None:
+    if own and store is not None:
         by_table: dict[str, list[str]] = {}
         for f in own:
             rows = by_table.setdefault(f.get("table"), [])
@@ -279,8 +269,8 @@ def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, 
         for table, rows in by_table.items():
             try:
                 body.append(f"<div>{esc(TABLE_NUMBERS.get(table, table))}（{esc(table)}）所在行：</div>"
-                            + table_rows_html(db, rid, table, rows))
-            except sqlite3.Error:
+                            + table_rows_html(store, rid, table, rows))
+            except store.Error:
                 pass
     qid = quote(rid, safe="")
     body.append(f'<div class="nb-links">《{esc(citation.get("title") or who)}》 '
@@ -290,7 +280,7 @@ def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, 
     return f'<details class="nb-src"><summary>{esc(summary)}</summary>{"".join(body)}</details>'
 
 
-def answer_markdown(result: dict, note: str, names: dict[str, dict], db: sqlite3.Connection | None) -> str:
+def answer_markdown(result: dict, note: str, names: dict[str, dict], store: FactStore | None) -> str:
     """The chat message of one answer: text (escaped), warnings, then its sources."""
     parts = []
     if note:
@@ -307,7 +297,7 @@ def answer_markdown(result: dict, note: str, names: dict[str, dict], db: sqlite3
         parts.append(f"**来源**（共 {len(citations)} 处，点击展开原文摘录）：")
         parts.append("")
         facts = result.get("facts") or []
-        parts.append("\n".join(source_html(i, c, facts, names, db) for i, c in enumerate(citations, 1)))
+        parts.append("\n".join(source_html(i, c, facts, names, store) for i, c in enumerate(citations, 1)))
     return "\n".join(parts)
 
 
@@ -364,8 +354,8 @@ def chart_html(result: dict, names: dict[str, dict]) -> str:
 LEVEL_LABELS = dict(LEVEL_NAMES)
 
 
-def report_meta_html(db: sqlite3.Connection, rid: str) -> str:
-    r = db.execute("SELECT * FROM reports WHERE id = ?", (rid,)).fetchone()
+def report_meta_html(store: FactStore, rid: str) -> str:
+    r = store.report(rid)
     if r is None:
         return '<p>没有找到这份报告。</p>'
     problems = []
@@ -389,12 +379,10 @@ def report_meta_html(db: sqlite3.Connection, rid: str) -> str:
     return "".join(out)
 
 
-def checks_html(db: sqlite3.Connection, rid: str) -> str:
+def checks_html(store: FactStore, rid: str) -> str:
     """The report's checks: failing and undecidable ones shown (failing highlighted),
     the passing ones folded away."""
-    rows = db.execute("SELECT rule, scope, passed, detail FROM checks WHERE report_id = ? "
-                      "ORDER BY CASE WHEN passed = 0 THEN 0 WHEN passed IS NULL THEN 1 ELSE 2 END, rowid",
-                      (rid,)).fetchall()
+    rows = store.report_checks(rid)
     if not rows:
         return "<p>这份报告没有可做的校验。</p>"
     failed = [r for r in rows if r["passed"] == 0]
@@ -428,11 +416,10 @@ def checks_html(db: sqlite3.Connection, rid: str) -> str:
     return "".join(out)
 
 
-def tables_html(db: sqlite3.Connection, rid: str) -> str:
+def tables_html(store: FactStore, rid: str) -> str:
     out = []
     for table in T.TABLES:
-        cells = db.execute("SELECT row, col, value, blank, uncertain FROM facts WHERE report_id = ? AND tbl = ? "
-                           "ORDER BY rowid", (rid, table)).fetchall()
+        cells = store.report_facts(rid, table)
         caption = f"{TABLE_NUMBERS.get(table, '')} {TABLE_TITLES.get(table, table)}"
         grid = _grid_html(cells, caption)
         out.append(grid or f"<p>{esc(caption)}：报告中没有找到这张表。</p>")
@@ -440,9 +427,8 @@ def tables_html(db: sqlite3.Connection, rid: str) -> str:
     return "".join(out)
 
 
-def sections_html(db: sqlite3.Connection, rid: str) -> str:
-    rows = db.execute("SELECT number, title, text, page_start, page_end FROM sections WHERE report_id = ? "
-                      "ORDER BY number", (rid,)).fetchall()
+def sections_html(store: FactStore, rid: str) -> str:
+    rows = store.sections([rid])
     if not rows:
         return "<p>没有识别出这份报告的各部分。</p>"
     out = []
@@ -490,11 +476,8 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
             result = answer(effective, index_dir, asked or None)
             data = result.to_dict()
             data["query"] = getattr(result, "query", {}) or {}
-            db = view.db()
-            try:
-                reply = answer_markdown(data, note, names, db)
-            finally:
-                db.close()
+            with view.store() as store:
+                reply = answer_markdown(data, note, names, store)
             chart = chart_html(data, names)
             asked.append(effective)
         except QuestionError as error:
@@ -514,13 +497,12 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
         if not rid:
             return ("<p>请选择一份报告。</p>", "", "", "")
         try:
-            db = view.db()
+            store = view.store()
         except FileNotFoundError:
             return ("<p>还没有建立索引。</p>", "", "", "")
-        try:
-            return report_meta_html(db, rid), checks_html(db, rid), tables_html(db, rid), sections_html(db, rid)
-        finally:
-            db.close()
+        with store:
+            return (report_meta_html(store, rid), checks_html(store, rid), tables_html(store, rid),
+                    sections_html(store, rid))
 
     def on_load(request: gr.Request):
         report_choices, year_choices, level_choices = choices_now()

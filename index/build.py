@@ -189,6 +189,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
         raise
     db.close()
+    store.sync_to_disk(partial)
     final = partial.with_name(build_id)
     os.rename(partial, final)
     _switch_current(index_dir, final)

@@ -23,6 +23,8 @@ import re
 import sqlite3
 from dataclasses import asdict, dataclass, fields
 
+from .store import no_fsync_per_commit
+
 TARGET_CHARS = 300  # a passage is cut once it reaches about this size …
 MAX_CHARS = 450  # … and a paragraph longer than this is split at sentence ends
 MIN_CHARS = 60  # a shorter tail is merged into the previous passage
@@ -232,8 +234,10 @@ _COLUMNS = [f.name for f in fields(Passage)]
 
 
 def connect(db_path) -> sqlite3.Connection:
+    """The build's store, for writing passages (see index.store.no_fsync_per_commit)."""
     db = sqlite3.connect(db_path)
     db.row_factory = sqlite3.Row
+    no_fsync_per_commit(db)
     db.executescript(SCHEMA)
     return db
 

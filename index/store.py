@@ -23,6 +23,7 @@ Schema (one row per …):
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -64,8 +65,25 @@ def connect(index_dir: str | Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
     db.row_factory = sqlite3.Row
+    no_fsync_per_commit(db)
     db.executescript(SCHEMA)
     return db
+
+
+def no_fsync_per_commit(db: sqlite3.Connection) -> None:
+    """Builds write their own copy of the store, thrown away if the build fails, and
+    commit once per report: waiting for the disk at every commit cost 25 ms a report
+    (measured, 1,000 reports). index.build syncs the file once before switching to it."""
+    db.execute("PRAGMA synchronous = OFF")
+
+
+def sync_to_disk(build_dir: str | Path) -> None:
+    """Flush the store file to disk (before a build is switched in)."""
+    fd = os.open(Path(build_dir) / DB_NAME, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_readonly(build_dir: str | Path) -> sqlite3.Connection:

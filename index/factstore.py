@@ -91,10 +91,15 @@ class FactStore(ABC):
 
     # ------------------------------------------------------------------ table cells
     @abstractmethod
-    def cells(self, report_ids: Sequence[str], table: str) -> list[Row]:
-        """Every cell of one table (主动公开, 依申请, 复议诉讼) of these reports, in any order:
-        report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain,
-        candidates (a JSON list or None)."""
+    def cells(self, report_ids: Sequence[str], table: str, rows: Sequence[str] | None = None,
+              columns: Sequence[str] | None = None) -> list[Row]:
+        """The cells of one table (主动公开, 依申请, 复议诉讼) of these reports, in any order,
+        only in these rows and columns when given: report_id, tbl, row, col, value, number,
+        unit, raw, page, blank, uncertain, candidates (a JSON list or None)."""
+
+    @abstractmethod
+    def reports_with_table(self, report_ids: Sequence[str], table: str) -> set[str]:
+        """Those of the reports with at least one cell of the table."""
 
     @abstractmethod
     def has_column(self, report_id: str, table: str, column: str) -> bool:
@@ -214,12 +219,25 @@ class SQLiteFactStore(FactStore):
         return store.info(self.db)
 
     # ------------------------------------------------------------------ table cells
-    def cells(self, report_ids: Sequence[str], table: str) -> list[Row]:
+    def cells(self, report_ids: Sequence[str], table: str, rows: Sequence[str] | None = None,
+              columns: Sequence[str] | None = None) -> list[Row]:
         if not report_ids:
             return []
-        return self.db.execute(
-            f"SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain, candidates "
-            f"FROM facts WHERE tbl = ? AND report_id IN ({_marks(report_ids)})", (table, *report_ids)).fetchall()
+        sql = ("SELECT report_id, tbl, row, col, value, number, unit, raw, page, blank, uncertain, candidates "
+               f"FROM facts WHERE tbl = ? AND report_id IN ({_marks(report_ids)})")
+        args = [table, *report_ids]
+        for name, values in (("row", rows), ("col", columns)):
+            if values is not None:
+                sql += f" AND {name} IN ({_marks(values)})"
+                args += list(values)
+        return self.db.execute(sql, args).fetchall()
+
+    def reports_with_table(self, report_ids: Sequence[str], table: str) -> set[str]:
+        if not report_ids:
+            return set()
+        return {r[0] for r in self.db.execute(
+            f"SELECT DISTINCT report_id FROM facts WHERE tbl = ? AND report_id IN ({_marks(report_ids)})",
+            (table, *report_ids))}
 
     def has_column(self, report_id: str, table: str, column: str) -> bool:
         return self.db.execute("SELECT 1 FROM facts WHERE report_id = ? AND tbl = ? AND col = ? LIMIT 1",

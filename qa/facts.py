@@ -163,9 +163,10 @@ def _template_of(store: FactStore, report: ReportRef) -> str | None:
     return "2019" if store.has_column(report.id, T.ACTIVE, "本年新制作数量") else "2021"
 
 
-def _cells(store: FactStore, report_ids: list[str], table: str) -> dict[str, list[Cell]]:
+def _cells(store: FactStore, report_ids: list[str], table: str, rows: list[str] | None = None,
+           columns: list[str] | None = None) -> dict[str, list[Cell]]:
     out: dict[str, list[Cell]] = {rid: [] for rid in report_ids}
-    for r in store.cells(report_ids, table):
+    for r in store.cells(report_ids, table, rows, columns):
         candidates = []
         if r["candidates"]:
             try:
@@ -182,9 +183,20 @@ _ROW_ORDER = {spec.key: i for i, spec in enumerate(T.rows_for("2019") + T.rows_f
                                                   + T.APPLICATION_ROWS_2019)}
 
 
+def _figure_cells(figure: Figure) -> tuple[list[str] | None, list[str] | None]:
+    """The row keys and columns (in either template) a figure can be read from, so the
+    store returns only those cells: a question across 10,000 reports reads a few cells
+    of each, not its whole table. None where the figure names something unknown."""
+    rows = [key for key in _ROW_ORDER if any(_row_matches(p, key) for p in figure.rows)]
+    columns = {resolve_column(c, version) for c in figure.columns for version in ("2019", "2021")}
+    return rows or None, (None if None in columns else sorted(columns))
+
+
 def figure_values(store: FactStore, reports: list[ReportRef], figure: Figure) -> list[FigureValue]:
     """The figure for each report, in the order given."""
-    by_report = _cells(store, [r.id for r in reports], figure.table)
+    ids = [r.id for r in reports]
+    by_report = _cells(store, ids, figure.table, *_figure_cells(figure))
+    with_table = None  # reports with any cell of the table: only asked when one lacks the figure
     values = []
     for report in reports:
         version = _template_of(store, report)
@@ -201,7 +213,9 @@ def figure_values(store: FactStore, reports: list[ReportRef], figure: Figure) ->
             cells = printed or cells
         cells.sort(key=lambda c: (_ROW_ORDER.get(c.row, 99), columns.index(c.column)))
         if not cells:
-            has_table = bool(by_report.get(report.id))
+            if with_table is None:
+                with_table = store.reports_with_table(ids, figure.table)
+            has_table = report.id in with_table
             reason = "该报告的表格中没有这一项" if has_table else "该报告的这张表格未能提取"
             values.append(FigureValue(report, figure, [], "missing", None, reason))
             continue

@@ -26,8 +26,12 @@ report in 20, and skipped when ``soffice`` is not installed).
 
 Beside the reports, ``truth.jsonl`` holds one line per file: file, format, layout,
 template, metadata (body, short_name, level, year, province/city/county as the body names
-them, publish_date) and ``cells`` (every ``table|row|column`` key of
-``index.template.cell_keys`` with the printed value, ``null`` for a blank cell).
+them, publish_date), ``cells`` (every ``table|row|column`` key of
+``index.template.cell_keys`` with the printed value, ``null`` for a blank cell) and
+``narrative`` (the paragraphs of text written under each section, by section number as a
+string: ``"0"`` the preamble, ``"1"``, ``"2"``, ``"3"``, ``"5"``, ``"6"``; section 四 has
+none; the closing signature and date are left out), so that text questions have a known
+answering report and section (scripts/bench_scale.py).
 
 Deterministic: the same ``--seed`` gives byte-identical text/markdown/HTML files and the
 same truth (report ``i`` does not depend on ``--n``). Generated reports are test data for
@@ -522,6 +526,7 @@ class Report:
     blocks: list  # ('h', text) | ('p', text) | ('table', Table)
     cells: dict  # 'table|row|column' -> value or None
     publish_date: str
+    narrative: dict = field(default_factory=dict)  # section number -> paragraphs written under it
 
     @property
     def stem(self) -> str:
@@ -576,40 +581,44 @@ def make_report(i: int, seed: int, formats: tuple[str, ...]) -> Report:
         return [_fill(p, body, year) for p in rng.sample(pool, k)]
 
     blocks: list = [("title", title)]
-    blocks.append(("p", rng.choice((
+    narrative: dict[int, list[str]] = {}
+
+    def text(section: int, paragraphs: list[str]) -> None:
+        narrative.setdefault(section, []).extend(paragraphs)
+        blocks.extend(("p", t) for t in paragraphs)
+
+    text(0, [rng.choice((
         f"本报告是{body.body}根据《中华人民共和国政府信息公开条例》（以下简称《条例》）第五十条规定编制。"
         f"所列政府信息公开数据统计期限为{year}年1月1日至{year}年12月31日。",
         f"根据《中华人民共和国政府信息公开条例》规定，现公布{body.body}{year}年政府信息公开工作年度报告。"
         f"本报告中所列数据的统计期限自{year}年1月1日起至{year}年12月31日止。",
-    ))))
+    ))])
     blocks.append(("h", "一、总体情况"))
-    blocks += [("p", t) for t in pick(1, 3, 6)]
+    text(1, pick(1, 3, 6))
     blocks.append(("h", "二、主动公开政府信息情况"))
     posted = rng.randint(20, 400) * _scale(body.level)
-    blocks.append(("p", f"{year}年，{short}通过政府门户网站、政务新媒体和公开栏主动公开政府信息{posted}条。"))
+    text(2, [f"{year}年，{short}通过政府门户网站、政务新媒体和公开栏主动公开政府信息{posted}条。"])
     blocks.append(("table", active_table(version, active)))
     blocks.append(("h", "三、收到和处理政府信息公开申请情况"))
     received = int(application[("本年新收", "总计")])
     if received == 0:
-        blocks.append(("p", f"{year}年，{short}未收到政府信息公开申请。"))
+        text(3, [f"{year}年，{short}未收到政府信息公开申请。"])
     else:
         done = application[("总计", "总计")]
-        blocks.append(("p", f"{year}年，{short}共收到政府信息公开申请{received}件，均在法定期限内答复，"
-                            f"办结{done}件。"))
+        text(3, [f"{year}年，{short}共收到政府信息公开申请{received}件，均在法定期限内答复，办结{done}件。"])
     social = "社会公益组织" if rng.random() < 0.8 else "社会组织"
     blocks.append(("table", application_table(version, application, social)))
     blocks.append(("h", "四、政府信息公开行政复议、行政诉讼情况"))
     blocks.append(("table", review_table(review)))
     blocks.append(("h", rng.choice(("五、存在的主要问题及改进情况", "五、政府信息公开工作存在的主要问题及改进情况"))))
-    blocks += [("p", t) for t in pick(5, 1, 3)]
+    text(5, pick(5, 1, 3))
     blocks.append(("h", "六、其他需要报告的事项"))
-    sixth = pick(6, 0, 1) or [f"{year}年，{short}未收取信息处理费。"]
-    blocks += [("p", t) for t in sixth]
+    text(6, pick(6, 0, 1) or [f"{year}年，{short}未收取信息处理费。"])
     month, day = rng.randint(1, 3), rng.randint(1, 28)
     blocks.append(("p", body.body))
     blocks.append(("p", f"{year + 1}年{month}月{day}日"))
     return Report(i, fmt, layout, body, year, version, title, blocks, cells,
-                  f"{year + 1}-{month:02d}-{day:02d}")
+                  f"{year + 1}-{month:02d}-{day:02d}", narrative)
 
 
 # ------------------------------------------------------------------------------ writers
@@ -751,6 +760,7 @@ def truth_record(rep: Report) -> dict:
                      "publish_date": rep.publish_date, "title": rep.title},
         "hierarchy": b.hierarchy,
         "cells": rep.cells,
+        "narrative": {str(k): v for k, v in sorted(rep.narrative.items())},
     }
 
 

@@ -16,6 +16,9 @@ _FULLWIDTH.update({ord("．"): ".", ord("，"): "，", ord("－"): "-", ord("／
                    ord("％"): "%", ord("＋"): "+"})
 _SPACES = {ord(c): " " for c in "\u3000\u00a0\u2002\u2003\u2009\u200a\u202f\u205f"}
 _INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\ufeff\u00ad"}
+# the three tables applied in that order, as one (translate is a third of parse time)
+_NORMALIZE = {cp: chr(cp).translate(_INVISIBLE).translate(_SPACES).translate(_FULLWIDTH) or None
+              for cp in {**_INVISIBLE, **_SPACES, **_FULLWIDTH}}
 
 _CJK = r"[\u3400-\u9fff\uf900-\ufaff（）《》“”、，。：；！？]"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})")
@@ -40,7 +43,7 @@ def normalize_text(text: str) -> str:
     """Half-width digits and Latin letters, one kind of space, no invisible characters.
     Line structure and tabs are kept: table parsers need them."""
     text = unicodedata.normalize("NFC", text)
-    text = text.translate(_INVISIBLE).translate(_SPACES).translate(_FULLWIDTH)
+    text = text.translate(_NORMALIZE)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

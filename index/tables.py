@@ -82,7 +82,12 @@ class Cell:
 
 
 def canon(text: str) -> tuple[str, frozenset[int]]:
-    text = normalize_text(text).translate(_QUOTES)
+    return _canon_normalized(normalize_text(text))
+
+
+def _canon_normalized(text: str) -> tuple[str, frozenset[int]]:
+    """canon() of a text already through normalize_text."""
+    text = text.translate(_QUOTES)
     out: list[str] = []
     spaces: set[int] = set()
     pending = False
@@ -104,7 +109,7 @@ def _canon_label(label: str) -> str:
 def _make_cell(text: str, row: int, lineno: int | None, page: int | None, grid: bool, col: int) -> Cell:
     stripped = normalize_text(text).strip()
     empty = stripped in _EMPTY_TEXTS
-    ctext, spaces = ("", frozenset()) if empty else canon(stripped)
+    ctext, spaces = ("", frozenset()) if empty else _canon_normalized(stripped)
     return Cell(stripped, ctext, spaces, row, lineno, page, empty, grid, col)
 
 

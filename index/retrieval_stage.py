@@ -39,7 +39,11 @@ EMBED_BATCH = 256
 
 
 class RetrievalStage(BuildStage):
-    def __init__(self):
+    """``dense=False``: passages and BM25 only, no embeddings or chroma (text answers use
+    BM25 by default; dense and hybrid search then find nothing)."""
+
+    def __init__(self, dense: bool = True):
+        self.dense = dense
         self._build_dir: Path | None = None
         self._client = None
         self._collection = None
@@ -65,6 +69,8 @@ class RetrievalStage(BuildStage):
             return
         self._close()
         self._build_dir = build_dir
+        if not self.dense:
+            return
         self._client = vectors.open_client(build_dir)
         vectors.prepare_build(self._client, build_dir)  # server mode: the build's own collection
         self._collection = vectors.get_collection(self._client)
@@ -107,6 +113,8 @@ class RetrievalStage(BuildStage):
                 db.commit()
             finally:
                 db.close()
+        if not self.dense:
+            return
         with self._timed("vectors"):
             vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
         self._pending.extend(p for p in items if p.kind in DENSE_KINDS)
@@ -130,6 +138,8 @@ class RetrievalStage(BuildStage):
         self._open(build_dir)
         if self.changed is not None:
             self.changed.add(report_id)
+        if not self.dense:
+            return
         self._pending = [p for p in self._pending if p.report_id != report_id]
         with self._timed("vectors"):
             vectors.delete_report(self._collection, report_id)
@@ -138,7 +148,7 @@ class RetrievalStage(BuildStage):
         build_dir = Path(build_dir)
         self._open(build_dir)
         self._flush()
-        if self._model_changed(build_dir) or self._vectors_lost(build_dir):
+        if self.dense and (self._model_changed(build_dir) or self._vectors_lost(build_dir)):
             self.changed = None  # every report is redone below
             self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
@@ -158,10 +168,11 @@ class RetrievalStage(BuildStage):
         for report_id in missing:
             self.add_report(report_from_store(build_dir, report_id), build_dir)
         self._flush()
-        (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
-        with self._timed("vectors"):
-            vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
-            self._close()  # release chroma before build() renames the directory
+        if self.dense:
+            (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
+            with self._timed("vectors"):
+                vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
+        self._close()  # release chroma before build() renames the directory
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:

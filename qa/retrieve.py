@@ -80,7 +80,12 @@ class _OpenIndex:
         with self._lock:
             if self._collection is None:
                 self._client = vectors.open_client(self.build_dir)
-                self._collection = vectors.get_collection(self._client, create=False)
+                try:
+                    self._collection = vectors.get_collection(self._client, create=False)
+                except Exception as error:  # chromadb's NotFoundError
+                    raise IndexNotFound(
+                        f"{self.build_dir} has no passage vectors (built with --no-embeddings?): "
+                        "search with mode='bm25' or rebuild with embeddings") from error
             return self._collection
 
     def passages(self, ids: list[str]) -> dict[str, Passage]:

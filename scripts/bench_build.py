@@ -3,7 +3,7 @@
 retrieval stage's parts; and the incremental rebuild after one report changes.
 
     python scripts/bench_build.py full --input var/scale/r1k --runs 3            # fresh index each run
-    python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-passages
+    python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-embeddings   # parse + facts + BM25
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
@@ -38,8 +38,8 @@ from index.retrieval_stage import RetrievalStage  # noqa: E402
 CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修改）。\n"
 
 
-def one_build(input_dir: Path, index_dir: Path, passages: bool) -> dict:
-    stage = RetrievalStage() if passages else None
+def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
+    stage = RetrievalStage(dense=dense) if passages else None
     summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
     run = {"reports": len(summary.reports), "total_reports": summary.total_reports,
            "rejected": len(summary.rejected), "seconds": round(summary.seconds, 2),
@@ -69,7 +69,7 @@ def full(args) -> list[dict]:
     for i in range(args.runs):
         index_dir = work / f"run{i}"
         shutil.rmtree(index_dir, ignore_errors=True)
-        run = one_build(Path(args.input), index_dir, not args.no_passages)
+        run = one_build(Path(args.input), index_dir, not args.no_passages, not args.no_embeddings)
         print(f"run {i + 1}: {_line(run)}", flush=True)
         runs.append(run)
         if not args.keep:
@@ -96,14 +96,14 @@ def incremental(args) -> list[dict]:
                 head, _, tail = text.rpartition("六、")
                 text = head + "六、" + tail.rstrip() + CHANGE
             target.write_text(text, encoding="utf-8")
-            run = one_build(input_dir, index_dir, not args.no_passages)
+            run = one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
             run["changed_file"] = target.name
             print(f"run {i + 1}: {_line(run)}", flush=True)
             runs.append(run)
     finally:
         if target.read_bytes() != original:
             target.write_bytes(original)
-            one_build(input_dir, index_dir, not args.no_passages)  # leave the index as found
+            one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)  # leave the index as found
     return runs
 
 
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in (p_full, p_inc):
         p.add_argument("--runs", type=int, default=3)
         p.add_argument("--no-passages", action="store_true", help="structured store only (parse + facts)")
+        p.add_argument("--no-embeddings", action="store_true",
+                       help="parse + facts + passages + BM25, no embeddings or chroma")
         p.add_argument("--json", help="write the runs and medians to this file")
     args = parser.parse_args(argv)
     started = time.strftime("%Y-%m-%dT%H:%M:%S")

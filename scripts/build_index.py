@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index.build import build  # noqa: E402
-from index.retrieval_stage import default_stages  # noqa: E402
+from index.retrieval_stage import RetrievalStage  # noqa: E402
 
 
 def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
@@ -49,10 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--brief", action="store_true",
                         help="totals only, no line per report (for large folders)")
+    parser.add_argument("--no-embeddings", action="store_true",
+                        help="passages and BM25 without embeddings (fast; dense and hybrid search find nothing)")
     parser.add_argument("--no-passages", action="store_true",
                         help="structured store only: skip passages, embeddings and the BM25 index")
     args = parser.parse_args(argv)
-    stages = [] if args.no_passages else default_stages()
+    stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings)]
     try:
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages)
     except FileNotFoundError as error:

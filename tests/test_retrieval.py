@@ -239,3 +239,19 @@ def test_bm25_shards_rebuild_only_where_a_report_changed(tmp_path, monkeypatch):
     assert stage.lexical_shards_rebuilt == 1
     assert search(index, "收到多少件申请", k=5, agency="平潭") == []
     assert len(search(index, "申请", k=20)) == 20  # the three shards left
+
+
+def test_an_index_without_embeddings_answers_from_bm25_and_says_why_dense_cannot(tmp_path):
+    from index.build import build
+    from index.retrieval_stage import RetrievalStage
+    from qa.retrieve import IndexNotFound, search
+
+    inputs = tmp_path / "input"
+    inputs.mkdir()
+    shutil.copy(PINGTAN, inputs / PINGTAN.name)
+    stage = RetrievalStage(dense=False)
+    summary = build(inputs, tmp_path / "index", progress=False, stages=[stage])
+    assert stage.embedded_passages == 0 and summary.timings["embed"] == 0
+    assert search(tmp_path / "index", "平潭 收到多少件申请", k=1)[0].report_id == "r006_pingtan_2021"
+    with pytest.raises(IndexNotFound, match="no passage vectors"):
+        search(tmp_path / "index", "平潭 收到多少件申请", k=1, mode="dense")

@@ -152,12 +152,13 @@ def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> l
     kwargs = {}
     if len(query.years) == 1:
         kwargs["year"] = query.years[0]
-    if len(query.bodies) == 1:
-        kwargs["agency"] = query.bodies[0]
+    ids = {r.id for r in refs}
+    if query.bodies and ids:
+        kwargs["report_ids"] = ids  # the named bodies' reports, not the whole index
     text = query.text_query or query.question
     if kwargs.get("year"):
         text = re.sub(r"(?:19|20)?\d{2}年度?", "", text)
-    if kwargs.get("agency"):
+    if len(query.bodies) == 1:
         for name in sorted((n for n in names if n and len(n) >= 2), key=len, reverse=True):
             text = text.replace(name, "")
     if len(re.sub(r"[\W\d]", "", text)) < 2:
@@ -166,7 +167,6 @@ def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> l
         hits = search(index_dir, text, k=TOP_PASSAGES * 2, mode=TEXT_MODE, kind="text", **kwargs)
     except Exception:  # retrieval is an optional stage: fall back to the sections
         return None
-    ids = {r.id for r in refs}
     out = []
     for h in hits:
         if h.kind != "text" or (ids and h.report_id not in ids):

@@ -209,14 +209,18 @@ def fuse(ranked: list[tuple[list[str], float]], rrf_k: int = RRF_K) -> list[tupl
 
 def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = None,
            agency: str | None = None, level: str | None = None, mode: str | None = None,
-           kind: str | None = None) -> list[Hit]:
+           kind: str | None = None, report_ids: set[str] | None = None) -> list[Hit]:
     """The k passages best matching `query`, best first (fewer when the filters leave
     fewer). ``mode`` None means DEFAULT_MODE; ``kind`` 'text' or 'table_row' keeps
-    only passages of that kind. Raises IndexNotFound, or ValueError for a bad argument."""
+    only passages of that kind; ``report_ids`` only passages of those reports (what
+    question answering uses once it knows the reports). Raises IndexNotFound, or
+    ValueError for a bad argument."""
     mode = mode or DEFAULT_MODE
     _check(query, k, mode, level, year)
     index = open_index(index_dir)
-    report_ids = index.agency_reports(agency) if agency else None
+    if agency:
+        named = index.agency_reports(agency)
+        report_ids = named if report_ids is None else named & set(report_ids)
     if report_ids is not None and not report_ids:
         return []
     n = max(CANDIDATES, k) if mode == "hybrid" else k

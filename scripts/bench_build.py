@@ -5,12 +5,16 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py full --input var/scale/r1k --runs 3            # fresh index each run
     python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-embeddings   # parse + facts + BM25
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
+    python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
 ``incremental`` needs a built index of --input: each run changes one text report of
 the folder (appends a sentence to its section 六, or takes it out again) and rebuilds,
 which is what staff do when one report is corrected. The file is restored at the end.
+
+``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
+with the corpus's ``truth.jsonl``: metadata and every table cell, exact.
 
 Prints one line per run and the medians; ``--json FILE`` writes every run.
 """
@@ -107,6 +111,64 @@ def incremental(args) -> list[dict]:
     return runs
 
 
+META_KEYS = ("body", "short_name", "level", "year", "province", "city", "county", "publish_date")
+
+
+def compare_with_truth(db, records: list[dict]) -> dict:
+    """Index vs truth.jsonl: counts of reports, cells and metadata fields read exactly,
+    and the first differences (an uncertain cell counts as not exact)."""
+    out = {"reports": len(records), "reports_exact": 0, "cells": 0, "cells_exact": 0,
+           "metadata_fields": 0, "metadata_exact": 0, "missing_reports": 0, "problems": []}
+    for r in records:
+        row = db.execute("SELECT * FROM reports WHERE source_file = ?", (r["file"],)).fetchone()
+        if row is None:
+            out["missing_reports"] += 1
+            out["problems"].append(f"{r['file']}: not in the index")
+            continue
+        before = len(out["problems"])
+        for key in META_KEYS:
+            out["metadata_fields"] += 1
+            if row[key] == r["metadata"][key]:
+                out["metadata_exact"] += 1
+            else:
+                out["problems"].append(f"{r['file']} {key}: parsed {row[key]!r}, truth {r['metadata'][key]!r}")
+        if row["template"] != r["template"]:
+            out["problems"].append(f"{r['file']} template {row['template']} != {r['template']}")
+        facts = {f"{f['tbl']}|{f['row']}|{f['col']}": f for f in
+                 db.execute("SELECT * FROM facts WHERE report_id = ?", (row["id"],))}
+        for key in set(facts) - set(r["cells"]):
+            out["problems"].append(f"{r['file']} {key}: parsed a cell the report does not have")
+        for key, value in r["cells"].items():
+            out["cells"] += 1
+            f = facts.get(key)
+            if f is not None and not f["uncertain"] and f["value"] == value and bool(f["blank"]) == (value is None):
+                out["cells_exact"] += 1
+            else:
+                parsed = "missing" if f is None else f"{f['value']!r} (uncertain={f['uncertain']})"
+                out["problems"].append(f"{r['file']} {key}: parsed {parsed}, truth {value!r}")
+        out["reports_exact"] += len(out["problems"]) == before
+    return out
+
+
+def accuracy(args) -> dict:
+    from index.build import open_store
+
+    truth = Path(args.input) / "truth.jsonl"
+    records = [json.loads(line) for line in truth.read_text(encoding="utf-8").splitlines() if line.strip()]
+    db = open_store(args.index)
+    try:
+        result = compare_with_truth(db, records)
+    finally:
+        db.close()
+    print(f"reports read exactly: {result['reports_exact']} / {result['reports']} "
+          f"({result['missing_reports']} not in the index)")
+    print(f"cells read exactly: {result['cells_exact']} / {result['cells']}")
+    print(f"metadata fields right: {result['metadata_exact']} / {result['metadata_fields']}")
+    for line in result["problems"][:args.show]:
+        print("  " + line)
+    return result
+
+
 def medians(runs: list[dict]) -> dict:
     out = {"runs": len(runs), "seconds": statistics.median(r["seconds"] for r in runs)}
     for key in ("reports_per_s", "parse_reports_per_s", "passages_per_s"):
@@ -128,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     p_inc = sub.add_parser("incremental", help="rebuilds after one report changed")
     p_inc.add_argument("--input", required=True)
     p_inc.add_argument("--index", required=True, help="an index already built from --input")
+    p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
+    p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
+    p_acc.add_argument("--index", required=True)
+    p_acc.add_argument("--show", type=int, default=20, help="differences to print")
+    p_acc.add_argument("--json", help="write the counts and differences to this file")
     for p in (p_full, p_inc):
         p.add_argument("--runs", type=int, default=3)
         p.add_argument("--no-passages", action="store_true", help="structured store only (parse + facts)")
@@ -135,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="parse + facts + passages + BM25, no embeddings or chroma")
         p.add_argument("--json", help="write the runs and medians to this file")
     args = parser.parse_args(argv)
+    if args.command == "accuracy":
+        result = accuracy(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        return 0 if result["cells_exact"] == result["cells"] and not result["problems"] else 1
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     runs = full(args) if args.command == "full" else incremental(args)
     result = {"command": " ".join(sys.argv), "started": started, "input": args.input,

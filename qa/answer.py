@@ -104,6 +104,7 @@ _SECTION_HINTS = [
     (re.compile(r"复议|诉讼"), 4),
     (re.compile(r"依申请|申请"), 3),
     (re.compile(r"主动公开|平台|网站|公众号|新媒体|解读|培训|制度|机制|监督|组织|领导"), 1),
+    (re.compile(r"主动公开.*(?:多少|几)"), 2),  # how many: 二、主动公开政府信息情况 states it
 ]
 
 
@@ -327,6 +328,10 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
         words = sum(math.log(1 + n / (1 + df[w])) for w in keywords if w in sent)
         if heading:  # under （一）存在问题, a sentence need not say 问题 itself
             words += 0.7 * sum(math.log(1 + n / (1 + df[w])) for w in keywords if w in heading and w not in sent)
+        title = p.get("title") or ""
+        if title and p.get("number") in hinted:  # nor under 五、存在的主要问题及改进情况
+            words += 0.5 * sum(math.log(1 + n / (1 + df[w])) for w in keywords
+                               if w in title and w not in sent and w not in heading)
         score = words
         if heading and problems_only and _MEASURE_Q.search(heading):
             score -= 1.5  # under （二）改进情况 when the question asks for the problems

@@ -154,6 +154,18 @@ class FactStore(ABC):
         passed, and the report's title, body, level, year."""
 
 
+def _year_level(year: int | None, level: str | None) -> tuple[list[str], list]:
+    """WHERE clauses (on reports ``r``) and their arguments for a year and a level."""
+    where, args = [], []
+    if year is not None:
+        where.append("r.year = ?")
+        args.append(year)
+    if level:
+        where.append("r.level = ?")
+        args.append(level)
+    return where, args
+
+
 def _marks(values: Sequence) -> str:
     return ",".join("?" * len(values))
 
@@ -190,13 +202,7 @@ class SQLiteFactStore(FactStore):
 
     def list_reports(self, *, year: int | None = None, level: str | None = None, region: str | None = None,
                      name: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Row], int]:
-        where, args = [], []
-        if year is not None:
-            where.append("r.year = ?")
-            args.append(year)
-        if level:
-            where.append("r.level = ?")
-            args.append(level)
+        where, args = _year_level(year, level)
         if region:
             where.append("(r.province LIKE ? OR r.city LIKE ? OR r.county LIKE ? OR r.body LIKE ?)")
             args += [f"%{region}%"] * 4
@@ -302,14 +308,8 @@ class SQLiteFactStore(FactStore):
 
     def list_failed_checks(self, *, year: int | None = None, level: str | None = None, rule: str | None = None,
                            undecided: bool = False) -> list[Row]:
-        where = ["(c.passed = 0" + (" OR c.passed IS NULL)" if undecided else ")")]
-        args: list = []
-        if year is not None:
-            where.append("r.year = ?")
-            args.append(year)
-        if level:
-            where.append("r.level = ?")
-            args.append(level)
+        where, args = _year_level(year, level)
+        where.append("(c.passed = 0" + (" OR c.passed IS NULL)" if undecided else ")"))
         if rule:
             where.append("c.rule = ?")
             args.append(rule)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 from .store import no_fsync_per_commit
 
@@ -246,7 +246,7 @@ def save_passages(db: sqlite3.Connection, report_id: str, passages: list[Passage
     delete_passages(db, report_id)
     db.executemany(
         f"INSERT INTO passages ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
-        [tuple(asdict(p)[c] for c in _COLUMNS) for p in passages])
+        [tuple(getattr(p, c) for c in _COLUMNS) for p in passages])
 
 
 def delete_passages(db: sqlite3.Connection, report_id: str) -> None:

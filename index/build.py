@@ -81,6 +81,21 @@ def find_reports(input_dir: str | Path) -> list[Path]:
     return sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+# Files of a build that are only ever replaced whole, never written in place (the BM25
+# shards: index.lexical writes a new folder and renames it): a new build links them
+# instead of copying. In a 10,000-report index that saves copying 400 MB per build.
+LINKED_DIRS = ("bm25",)
+# Left behind: the embedding cache of builds made before it moved beside builds/.
+NOT_COPIED = ("embeddings.db",)
+
+
+def _copy_or_link(src: str, dst: str) -> None:
+    if Path(src).parent.name in LINKED_DIRS or Path(src).parent.parent.name in LINKED_DIRS:
+        os.link(src, dst)
+    else:
+        shutil.copy2(src, dst)
+
+
 def _switch_current(index_dir: Path, build_dir: Path) -> None:
     tmp_link = index_dir / f".current.{uuid.uuid4().hex}"
     os.symlink(os.path.relpath(build_dir, index_dir), tmp_link)
@@ -124,7 +139,8 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     if previous is not None:
         # Start from a copy of what is served (store, vectors, lexical index): only
         # changed files are redone, and the served copy is never written to.
-        shutil.copytree(previous, partial)
+        shutil.copytree(previous, partial, copy_function=_copy_or_link,
+                        ignore=shutil.ignore_patterns(*NOT_COPIED))
     else:
         partial.mkdir(parents=True)
     summary = BuildSummary(str(index_dir), "")

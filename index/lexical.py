@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import zlib
@@ -244,6 +245,8 @@ def update(build_dir: str | Path, report_ids: list[str], load_passages, changed:
     directory.mkdir(parents=True, exist_ok=True)
     for i in todo:
         Shard.from_passages(load_passages(members.get(i, [])), tokenizer).save(directory / _shard_dir(i))
-    (directory / "manifest.json").write_text(
-        json.dumps({"format": FORMAT, "tokenizer": tokenizer, "shards": shards}), encoding="utf-8")
+    # written anew and renamed: the file may be a hard link into the served build (index.build)
+    tmp = directory / "manifest.json.tmp"
+    tmp.write_text(json.dumps({"format": FORMAT, "tokenizer": tokenizer, "shards": shards}), encoding="utf-8")
+    os.replace(tmp, directory / "manifest.json")
     return len(todo)

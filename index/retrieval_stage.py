@@ -2,7 +2,8 @@
 
 For each new or changed report: cut passages (index.passages), store them in the
 ``passages`` table of reports.db, embed the text passages (with the embedding cache in
-``<build dir>/embeddings.db``) and upsert them into chroma. For a removed report:
+``INDEX/embeddings.db``, shared by the index's builds: it only ever gains vectors keyed
+by model and text, so it needs no copy per build) and upsert them into chroma. For a removed report:
 delete its vectors (its passages rows go at the end). At the end: drop passages of
 reports no longer in the store, redo everything if the embedding model or
 passages.PASSAGE_VERSION changed (or add passages for reports indexed before this
@@ -74,7 +75,7 @@ class RetrievalStage(BuildStage):
         self._client = vectors.open_client(build_dir)
         vectors.prepare_build(self._client, build_dir)  # server mode: the build's own collection
         self._collection = vectors.get_collection(self._client)
-        self._cache = EmbeddingCache(build_dir / EMBED_CACHE)
+        self._cache = EmbeddingCache(cache_path(build_dir))
 
     def _close(self) -> None:
         if self._cache is not None:
@@ -205,6 +206,15 @@ def report_from_store(build_dir: Path, report_id: str):
     finally:
         db.close()
     return SimpleNamespace(id=report_id, meta=meta, sections=sections, facts=facts)
+
+
+def cache_path(build_dir: Path) -> Path:
+    """The embedding cache of an index: beside ``builds/`` (a bare build directory
+    keeps its own)."""
+    build_dir = Path(build_dir)
+    if build_dir.parent.name == "builds":
+        return build_dir.parent.parent / EMBED_CACHE
+    return build_dir / EMBED_CACHE
 
 
 def default_stages() -> list[BuildStage]:

@@ -224,11 +224,19 @@ def test_bm25_shards_rebuild_only_where_a_report_changed(tmp_path, monkeypatch):
     assert stage.lexical_shards_rebuilt == 4
     assert search(index, "收到多少件申请", k=3, agency="平潭")[0].report_id == "r006_pingtan_2021"
 
+    from index.build import current_dir
+
+    served = current_dir(index)
+    served_files = {p: p.read_bytes() for p in (served / "bm25").rglob("*") if p.is_file()}
     seed = inputs / SEED.name
     seed.write_text(seed.read_text(encoding="utf-8").replace(
         "地址:彭阳县交岔乡街道", "地址:彭阳县交岔乡街道红旗路8号"), encoding="utf-8")
     _, stage = _build(inputs, index)
     assert stage.lexical_shards_rebuilt == 1
+    # the new build linked the served build's shards, then replaced one: the served
+    # build's files are as they were
+    assert current_dir(index) != served
+    assert {p: p.read_bytes() for p in (served / "bm25").rglob("*") if p.is_file()} == served_files
     assert "红旗路8号" in search(index, "政府地址在哪条路", k=1, agency="交岔乡")[0].text
     # the other shards still answer, filters included
     hits = search(index, "科技 政务公开", k=3, agency="上海市科学技术委员会")

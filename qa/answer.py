@@ -80,9 +80,12 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
 
 
 def warm_up(index_dir: str | Path) -> None:
-    """Load what the first text question would: jieba's dictionary, the passages and
-    the BM25 index of ``index_dir`` (≈1.5–2 s once per process). Never raises."""
+    """Load what the first question would: the catalog of reports and its name index
+    (≈ 1.5 s for 10,000 reports), jieba's dictionary and the BM25 index of
+    ``index_dir`` (≈1.5–2 s), once per process. Never raises."""
     try:
+        with open_index(index_dir) as store:
+            _catalog(store, index_dir).names  # the name index is made on first use: now
         import jieba
 
         jieba.setLogLevel(logging.WARNING)

@@ -148,6 +148,8 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     try:
         known = {row["source_file"]: (row["id"], row["content_hash"])
                  for row in db.execute("SELECT id, source_file, content_hash FROM reports")}
+        hashed = {row["source_file"]: (row["size"], row["mtime_ns"], row["content_hash"])
+                  for row in db.execute("SELECT * FROM file_stats")}
         files = find_reports(input_dir)
         seen: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
@@ -158,7 +160,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 store.save_reject(db, source, summary.rejected[-1][1])
                 continue
             seen.add(source)
-            digest = file_hash(path)
+            digest = _content_hash(db, path, source, hashed.get(source))
             if source in known and known[source][1] == digest:
                 summary.unchanged += 1
                 continue
@@ -187,6 +189,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
             summary.reports.append(ReportSummary(
                 parsed.id, source, parsed.tables_found, len(parsed.facts),
                 parsed.uncertain_cells, len(parsed.failed_checks)))
+        db.executemany("DELETE FROM file_stats WHERE source_file = ?", [(s,) for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:
                 store.delete_report(db, rid)
@@ -218,6 +221,17 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     clock["other"] = max(0.0, summary.seconds - sum(clock.values()))
     summary.timings = {name: round(seconds, 3) for name, seconds in clock.items()}
     return summary
+
+
+def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:
+    """The file's sha256, read again only when its size or mtime changed since it was
+    last hashed (what rsync and make trust too)."""
+    st = path.stat()
+    if recorded is not None and recorded[:2] == (st.st_size, st.st_mtime_ns):
+        return recorded[2]
+    digest = file_hash(path)
+    db.execute("INSERT OR REPLACE INTO file_stats VALUES (?,?,?,?)", (source, st.st_size, st.st_mtime_ns, digest))
+    return digest
 
 
 def _unique_id(rid: str, source: str, known: dict, used: set[str]) -> str:

@@ -101,6 +101,11 @@ def incremental(args) -> list[dict]:
     runs = []
     try:
         for i in range(args.runs):
+            # Each run copies the served store (1.2 GB at 10k); back to back, a run waits
+            # for the kernel to write out the previous run's copy. Staff rebuilds are not
+            # back to back: start each from written-out disks.
+            os.sync()
+            time.sleep(args.pause)
             head, _, tail = original.decode("utf-8").rpartition("六、")
             target.write_text(head + "六、" + tail.rstrip() + CHANGE.format(stamp=time.time_ns()), encoding="utf-8")
             run = one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
@@ -193,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     p_inc = sub.add_parser("incremental", help="rebuilds after one report changed")
     p_inc.add_argument("--input", required=True)
     p_inc.add_argument("--index", required=True, help="an index already built from --input")
+    p_inc.add_argument("--pause", type=float, default=5.0, help="seconds between runs, after a sync")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)

@@ -73,6 +73,27 @@ def test_rebuild_reparses_only_changed_files_and_drops_removed_ones(tmp_path):
     assert open_store(tmp_path / "index").execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 4
 
 
+def test_files_are_hashed_again_only_when_size_or_mtime_changed(tmp_path):
+    """A rebuild of 10,000 files should not read them all: the store keeps each file's
+    size, mtime and hash, and trusts them while size and mtime stay the same."""
+    inputs = copy(sorted((ROOT / "data").glob("*.txt"))[:2], tmp_path / "in")
+    build(inputs, tmp_path / "index", progress=False)
+    stats = dict(open_store(tmp_path / "index").execute("SELECT source_file, content_hash FROM file_stats").fetchall())
+    assert len(stats) == 2
+    touched = inputs / "000_8d3f9a9668695af1.txt"
+    os.utime(touched)  # newer mtime, same bytes: hashed again, found unchanged
+    summary = build(inputs, tmp_path / "index", progress=False)
+    assert summary.reports == [] and summary.unchanged == 2
+    # same size and mtime but other bytes is taken as unchanged (as rsync and make do)
+    st = touched.stat()
+    text = touched.read_text(encoding="utf-8")
+    touched.write_text(text.replace("交岔乡", "交叉乡", 1), encoding="utf-8")
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert build(inputs, tmp_path / "index", progress=False).reports == []
+    os.utime(touched)  # once the mtime moves, the change is seen
+    assert [r.source_file for r in build(inputs, tmp_path / "index", progress=False).reports] == [touched.name]
+
+
 def test_killed_build_leaves_the_previous_index_serving(tmp_path):
     index = tmp_path / "index"
     build(ROOT / "data", index, progress=False)

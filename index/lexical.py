@@ -8,8 +8,8 @@ recall@5 as char, twice the tokens): char it is.
 Shards: a report's passages go to shard ``crc32(report id) % n``, with n about one shard
 per REPORTS_PER_SHARD reports (one shard for a small index, so scores are exactly
 BM25 over everything). A build redoes only the shards of reports that were added,
-changed or removed: in a 10,000-report index (≈ 400,000 passages) a full rebuild
-takes minutes, one shard about a second. A search scores every shard the filters can
+changed or removed: in a 10,000-report index (440,804 passages, 40 shards) a full
+rebuild takes 38 s, one shard about a second (BENCHMARKS.md). A search scores every shard the filters can
 match and merges by score (shards of a few hundred mixed reports have near-identical
 term statistics, so their scores compare). Shards load memory-mapped: a server keeps
 only the pages its queries touch.

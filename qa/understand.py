@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from index import template as T
-from index.factstore import FactStore, SQLiteFactStore
+from index.factstore import FactStore
 
 INTENTS = ("lookup", "list", "aggregate", "rank", "compare", "trend", "yesno", "text")
 LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "市", "province": "省级",
@@ -329,10 +329,7 @@ class Catalog:
 
     @classmethod
     def from_db(cls, store: FactStore) -> "Catalog":
-        """The catalog of a facts store (or of a raw reports.db connection such as
-        index.build.open_store gives, read through the SQLite store)."""
-        if not isinstance(store, FactStore):
-            store = SQLiteFactStore(store)
+        """The catalog of a facts store (index.factstore.open_fact_store)."""
         rows = store.catalog_reports()
         refs = [ReportRef(r["id"], r["title"] or "", r["body"] or r["short_name"] or r["id"],
                           r["short_name"] or r["body"] or r["id"], r["level"], r["year"], r["province"],

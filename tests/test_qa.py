@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build, open_store
+from index.build import build
+from index.factstore import open_fact_store
 from qa.__main__ import main as qa_main
 from qa.answer import IndexNotFound, answer
 from qa.understand import Catalog, QuestionError, understand
@@ -32,11 +33,8 @@ def qa_index(full_index):
 
 @pytest.fixture(scope="session")
 def catalog(qa_index):
-    db = open_store(qa_index)
-    try:
-        return Catalog.from_db(db)
-    finally:
-        db.close()
+    with open_fact_store(qa_index) as store:
+        return Catalog.from_db(store)
 
 
 def cited(result) -> list[str]:

@@ -317,7 +317,7 @@ def test_report_text_is_shown_as_text_and_never_runs(xss_site, browser):
 
 def test_filters_are_added_only_when_understood(tmp_path):
     """Unit check of the filter rewrite (no browser needed, but kept with the page tests)."""
-    from index.build import open_store
+    from index.factstore import open_fact_store
     from qa.understand import Catalog
     from ui.web import apply_filters
 
@@ -326,11 +326,8 @@ def test_filters_are_added_only_when_understood(tmp_path):
     for name in (f"{JIAOCHA}.txt", f"{ROUYUAN}.txt"):
         shutil.copy(ROOT / "data" / name, inputs / name)
     _build(inputs, tmp_path / "idx", with_retrieval=False)
-    db = open_store(tmp_path / "idx")
-    try:
-        catalog = Catalog.from_db(db)
-    finally:
-        db.close()
+    with open_fact_store(tmp_path / "idx") as store:
+        catalog = Catalog.from_db(store)
     q, note = apply_filters("哪些乡镇没有收到政府信息公开申请？", [], "2020", "", catalog)
     assert q.startswith("2020年") and "2020年" in note
     q, note = apply_filters("柔远镇2020年行政处罚多少件？", [], "2021", "township", catalog)

@@ -43,6 +43,7 @@ class ReportMeta:
     county: str | None = None
     doc_number: str | None = None  # 文号
     publish_date: str | None = None  # ISO date
+    official_url: str | None = None  # the page the report was published on
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -264,4 +265,23 @@ def extract_metadata(doc: Document) -> ReportMeta:
         publish_date="%s-%02d-%02d" % (published.group(1), int(published.group(2)), int(published.group(3)))
         if published else None,
         problems=problems,
+        official_url=_find_official_url(doc),
     )
+
+
+_URL = re.compile(r"https?://[^\s<>\"'）)，。；]+")
+
+
+def _find_official_url(doc: Document) -> str | None:
+    """The page the report was published on: a crawler's 原文链接/来源 field, else a
+    '原文链接：http…' line near the top of the document."""
+    for key in ("原文链接", "原文地址", "来源链接", "链接", "url", "URL"):
+        m = _URL.search(doc.source_fields.get(key, ""))
+        if m:
+            return m.group(0)
+    for line in doc.lines[:20]:
+        if re.search(r"原文链接|原文地址|来源", line.text):
+            m = _URL.search(line.text)
+            if m:
+                return m.group(0)
+    return None

@@ -7,7 +7,8 @@ Schema (one row per …):
   ``body`` (full issuing body), ``short_name``, ``level`` (township/county/city/province/
   department), ``province``/``city``/``county`` (regions the body names), ``year`` (year
   covered), ``doc_number`` (文号), ``publish_date``, ``template`` (2019/2021),
-  ``page_count``, ``problems`` (JSON list of parse warnings).
+  ``page_count``, ``problems`` (JSON list of parse warnings), ``official_url`` (the page
+  the report was published on, when the document or its crawler header gives it).
 - ``sections``: standard section of a report. ``number`` 0-6 (0 = title and preamble),
   ``title`` as printed, ``text``, ``line_start``/``line_end``, ``page_start``/``page_end``.
 - ``facts``: table cell. ``tbl`` (主动公开/依申请/复议诉讼), ``row``, ``col`` (canonical
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS reports (
     id TEXT PRIMARY KEY, source_file TEXT NOT NULL, content_hash TEXT NOT NULL,
     format TEXT, title TEXT, body TEXT, short_name TEXT, level TEXT,
     province TEXT, city TEXT, county TEXT, year INTEGER, doc_number TEXT,
-    publish_date TEXT, template TEXT, page_count INTEGER, problems TEXT
+    publish_date TEXT, template TEXT, page_count INTEGER, problems TEXT, official_url TEXT
 );
 CREATE TABLE IF NOT EXISTS sections (
     report_id TEXT NOT NULL REFERENCES reports(id), number INTEGER NOT NULL,
@@ -72,7 +73,21 @@ def connect(index_dir: str | Path) -> sqlite3.Connection:
     db.row_factory = sqlite3.Row
     no_fsync_per_commit(db)
     db.executescript(SCHEMA)
+    _add_missing_columns(db)
     return db
+
+
+# Columns added after a store was first written: a build that starts from an older
+# served store adds them (NULL until the report is parsed again).
+_ADDED_COLUMNS = {"reports": {"official_url": "TEXT"}}
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def no_fsync_per_commit(db: sqlite3.Connection) -> None:
@@ -107,10 +122,13 @@ def save_report(db: sqlite3.Connection, parsed) -> None:
     delete_report(db, rid)
     m = parsed.meta
     db.execute(
-        "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO reports (id, source_file, content_hash, format, title, body, short_name, level, province, "
+        "city, county, year, doc_number, publish_date, template, page_count, problems, official_url) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (rid, parsed.source_file, parsed.content_hash, parsed.format, m.title, m.body, m.short_name,
          m.level, m.province, m.city, m.county, m.year, m.doc_number, m.publish_date,
-         parsed.template, parsed.page_count, json.dumps(parsed.problems, ensure_ascii=False)),
+         parsed.template, parsed.page_count, json.dumps(parsed.problems, ensure_ascii=False),
+         m.official_url),
     )
     db.executemany(
         "INSERT INTO sections VALUES (?,?,?,?,?,?,?,?)",

@@ -74,9 +74,19 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
         if not catalog.reports:
             return Answer("索引中还没有任何报告，无法回答。", intent="text")
         query = understand(question, history, catalog)
+        if query.intent == "clarify":
+            return ask_back(store, catalog, query)
         if query.intent == "text":
             return answer_text(store, catalog, query, index_dir)
         return compose(store, catalog, query)
+
+
+def ask_back(store: FactStore, catalog: Catalog, query: Query) -> Answer:
+    """One name fits several bodies: name them and ask which, rather than guess."""
+    c = Composer(store, catalog, query)
+    options = "；".join(f"{catalog.name_of(b)}（{catalog.reports_of(b)[0].body}）" for b in query.clarify[:8])
+    more = f"等 {len(query.clarify)} 个" if len(query.clarify) > 8 else ""
+    return c.done(f"您问的是哪一个单位？这个名称对应索引中的{options}{more}。请说明全称或所属地区后再问。")
 
 
 def warm_up(index_dir: str | Path) -> None:
@@ -102,7 +112,8 @@ _STOP = set("""年 年度 报告 哪些 什么 如何 怎么 怎样 哪个 多�
 有 的 了 吗 呢 是 在 和 与 及 对 中 里 请问 一下 请 说 讲 提到 介绍 一 二 三 今年 去年 最新 这个 那个 我 你 他 它
 其 该 本 方面 关于 有关 哪 些 做 做了 开展 进行 具体 内容 相关 一些 这些 那些 还 都 也 就 要 被 把 给""".split())
 _SECTION_HINTS = [
-    (re.compile(r"问题|不足|改进|整改|短板|差距|困难|毛病|缺点|打算|下一步|以后|今后|明年|怎么做"), 5),
+    (re.compile(r"问题|不足|改进|整改|短板|差距|困难|毛病|缺点|打算|下一步|以后|今后|明年|将怎么做|要怎么做"), 5),
+    (re.compile(r"做了|开展了|怎么做好|如何做好|是怎么做|是如何|亮点|成效|成绩|特色|经验|做法|主要工作|哪些工作"), 1),
     (re.compile(r"信息处理费|处理费|其他需要报告|其他事项|收取.*费"), 6),
     (re.compile(r"复议|诉讼"), 4),
     (re.compile(r"依申请|申请"), 3),
@@ -113,7 +124,7 @@ _SECTION_HINTS = [
 
 _EXPANSIONS = [(re.compile(r"处理费|收费|收钱|费用"), ("收费", "收取", "处理费")),
                (re.compile(r"问题|不足|毛病|缺点|短板|差距|薄弱"), ("存在", "问题", "不足", "有待")),
-               (re.compile(r"改进|整改|措施|打算|准备|下一步|以后|今后|明年|怎么做|计划"),
+               (re.compile(r"改进|整改|措施|打算|准备|下一步|以后|今后|明年|将怎么做|要怎么做|计划"),
                 ("改进", "措施", "整改", "加强", "进一步")),
                (re.compile(r"培训|学习"), ("培训", "学习")),
                (re.compile(r"平台|渠道|网站"), ("网站", "平台", "公众号", "渠道"))]
@@ -299,6 +310,13 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
     asks_measures = bool(_MEASURE_Q.search(question))
     ref_by_id = {r.id: r for r in refs}
 
+    if _DONE_Q.search(question) and not asks_count and len(refs) == 1:
+        outline = _work_outline(store, refs[0])
+        if outline is not None:
+            section, items = outline
+            c.citations.append(Citation(refs[0].id, refs[0].title, refs[0].body, refs[0].year,
+                                        section_title(section, 1), section.get("page_start"), "；".join(items)))
+            return c.done(f"据{c.who(refs[0])}报告（{section_title(section, 1)}），主要工作有：" + "；".join(items) + "。")
     passages = _retrieve(index_dir, query, refs, names)
     if not passages:  # no retrieval stage (or nothing found): the stored sections
         passages = [{"id": None, "report_id": s["report_id"], "number": s["number"], "title": s["title"],
@@ -402,6 +420,34 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
     return c.done(text)
 
 
+# '做了哪些工作 / 有哪些亮点': what section 一 lists under its sub-headings, whatever
+# words the report uses (it rarely says 亮点 itself).
+_DONE_Q = re.compile(r"做了哪些|做了什么|哪些工作|什么工作|主要工作|工作亮点|亮点|特色|有哪些做法|主要做法|干了什么|"
+                     r"开展了哪些|成效|成绩")
+_OUTLINE_ITEM = re.compile(r"[（(]([一二三四五六七八九十]{1,2})[)）]\s*([^。；;\n]{2,60}?)(?=[。；;\n]|$)")
+_OUTLINE_MAX_CHARS = 40
+
+
+def _work_outline(store: FactStore, ref) -> tuple[dict, list[str]] | None:
+    """Section 一's sub-headings ((一)…(二)…) in order, each cut at its first stop (a
+    heading glued to its text is cut at 40 characters), or None when it has fewer
+    than two."""
+    section = store.section(ref.id, 1)
+    if not section or not section.get("text"):
+        return None
+    items, expected = [], 1
+    for m in _OUTLINE_ITEM.finditer(section["text"]):
+        n = _CN_NUM.get(m.group(1)[-1], 0) + (10 if len(m.group(1)) == 2 else 0)
+        if n != expected:
+            continue
+        head = m.group(2).strip()
+        if len(head) > _OUTLINE_MAX_CHARS:
+            head = head[:_OUTLINE_MAX_CHARS] + "…"
+        items.append(f"（{m.group(1)}）{head}")
+        expected += 1
+    return (section, items) if len(items) >= 2 else None
+
+
 def _section_label(p: dict) -> str:
     """The section a passage is in, as printed when the heading is a numbered section
     heading ('五、存在的主要问题及改进措施'), else the standard one ('（一）主要问题' is a
@@ -414,9 +460,12 @@ def _section_label(p: dict) -> str:
 
 
 MAX_UNITS, MAX_CHARS = 8, 360
+# A question asking for a list (存在哪些问题, 请全部列出来) gets the whole enumeration.
+LIST_MAX_UNITS, LIST_MAX_CHARS = 16, 1200
 _ENDS = ("。", "！", "？", "；", ";", "：", ":", "!", "?")
 _PROBLEM_Q = re.compile(r"问题|不足|短板|差距|困难|弱项|毛病|缺点")
-_MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|以后|今后|明年|怎么做|怎么改|如何改|举措")
+_MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|以后|今后|明年|将怎么做|要怎么做|怎么改|如何改|举措")
+_BARE_LEAD = re.compile(r"(?:主要|具体|分别|集中)?(?:是|有|为|表现在|体现在|如下)?[：:，,]?")  # '主要是：一是…'
 _MEASURE_LEAD = re.compile(r"将|改进|整改|下一步|打算|计划|措施|做好以下|抓好|努力方向|工作安排|针对|推动")
 
 
@@ -475,10 +524,11 @@ def _read_on(index_dir, p: dict, i: int, keywords: list[str], asks_list: bool,
     last = enums[-1] if enums else None
     opens = bool(re.search(r"[：:]$|主要|如下|以下|几个方面|不足|问题|差距|存在", first))
     j = start + 1
-    while j < len(units) and len(out) < MAX_UNITS:
+    max_units, max_chars = (LIST_MAX_UNITS, LIST_MAX_CHARS) if asks_list else (MAX_UNITS, MAX_CHARS)
+    while j < len(units) and len(out) < max_units:
         sent = units[j][1]
         prev = out[-1][1]
-        if size + len(sent) > MAX_CHARS and len(out) > 1:
+        if size + len(sent) > max_chars and len(out) > 1:
             if asks_list and (e or prev.endswith(("；", ";"))):
                 out.append((None, "……"))  # the enumeration goes on in the report
             break
@@ -497,7 +547,8 @@ def _read_on(index_dir, p: dict, i: int, keywords: list[str], asks_list: bool,
         elif asks_list and not e and _enums(prev) and len(prev) <= 20:
             pass  # '二是主动意识需要增强。' is an item's title: its body follows
         elif asks_list and e and last is None and e[0][1] == 1 and (
-                any(k in lead for k in keywords) if len(lead) > 2 else (opens or len(out) == 1)):
+                any(k in lead for k in keywords) if len(lead) > 2 and not _BARE_LEAD.fullmatch(lead)
+                else (opens or len(out) == 1)):
             pass  # the enumeration the sentence announces
         elif asks_list and e and last is not None and e[0][0] == last[0] and e[0][1] == last[1] + 1:
             pass  # the next item

@@ -12,13 +12,19 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from index import template as T
 from index.factstore import FactStore
 from index.sections import STANDARD_TITLES
 
 from . import facts as F
-from .understand import LEVEL_NAMES, Catalog, Figure, Query, ReportRef, fmt_number
+from .understand import LEVEL_NAMES, Catalog, Figure, Query, ReportRef, fmt_number, interpretation
 
 MAX_TABLE_ROWS = 30
+MAX_LISTED_BODIES = 8
+# What kind of body a name not in the index is, by its last characters.
+_LEVEL_BY_SUFFIX = {"乡": "township", "镇": "township", "街道": "township", "片区": "township",
+                    "县": "county", "区": "county", "市": "city", "省": "province", "局": "department",
+                    "委": "department", "办": "department", "委员会": "department"}  # a not-found answer lists the index's bodies only up to this many
 
 
 @dataclass
@@ -39,11 +45,13 @@ class Answer:
     facts: list[dict] = field(default_factory=list)
     intent: str = "lookup"
     warnings: list[str] = field(default_factory=list)
-    query: dict = field(default_factory=dict)  # how the question was understood
+    query: dict = field(default_factory=dict)  # the query as parsed (internal keys)
+    interpretation: dict = field(default_factory=dict)  # how the question was understood, for people
 
     def to_dict(self) -> dict:
         return {"answer": self.answer, "citations": [asdict(c) for c in self.citations],
-                "facts": self.facts, "intent": self.intent, "warnings": self.warnings}
+                "facts": self.facts, "intent": self.intent, "warnings": self.warnings,
+                "interpretation": self.interpretation}
 
 
 class Composer:
@@ -137,17 +145,50 @@ class Composer:
                 seen.add(key)
                 citations.append(c)
         warnings = list(dict.fromkeys(self.warnings))
-        return Answer(text.strip(), citations, self.facts, self.q.intent, warnings, self.q.to_dict())
+        return Answer(text.strip(), citations, self.facts, self.q.intent, warnings, self.q.to_dict(),
+                      interpretation(self.q, self.catalog))
 
     # ------------------------------------------------------------------ scope
     def available(self, bodies: list[str] | None = None) -> str:
-        """What the index holds, for a not-found answer."""
+        """What the index holds, for a not-found answer: the bodies asked about with
+        their years, or (for the whole index) a summary and the names nearest to what
+        was asked."""
+        if not bodies and len(self.catalog.bodies) > MAX_LISTED_BODIES:
+            years = self.catalog.years()
+            span = f"{years[0]}–{years[-1]}年" if years else ""
+            return (f"索引共收录 {len(self.catalog.bodies)} 个单位的 {len(self.catalog.reports)} 份报告"
+                    f"（{span}）" + self.nearest_hint())
         parts = []
         for body in (bodies or self.catalog.bodies):
             years = [r.year for r in self.catalog.reports_of(body) if r.year]
             years_txt = "、".join(str(y) for y in sorted(set(years))) + "年" if years else "年份不详"
             parts.append(f"{self.catalog.name_of(body)}（{years_txt}）")
         return "；".join(parts)
+
+    def nearest_hint(self) -> str:
+        """'；相近的单位有：…' for names asked that are not in the index (else the
+        index's bodies of the same kind: '；索引中的乡镇（街道）有：…')."""
+        names: list[str] = []
+        for mention in self.q.unknown_bodies:
+            for alias in self.catalog.names.nearest(mention):
+                for body in sorted(self.catalog.aliases.get(alias, ())):
+                    name = self.catalog.name_of(body)
+                    if name not in names:
+                        names.append(name)
+        if names:
+            return f"；相近的单位有：{'、'.join(names[:5])}"
+        levels = set()
+        for m in self.q.unknown_bodies:
+            suffix = max((k for k in _LEVEL_BY_SUFFIX if m.endswith(k)), key=len, default=None)
+            if suffix:
+                levels.add(_LEVEL_BY_SUFFIX[suffix])
+        if len(levels) == 1:
+            level = levels.pop()
+            same = [self.catalog.name_of(b) for b in self.catalog.bodies if self.catalog.level_of(b) == level]
+            if same:
+                more = f"等 {len(same)} 个" if len(same) > MAX_LISTED_BODIES else ""
+                return f"；索引中的{LEVEL_NAMES[level]}有：{'、'.join(same[:MAX_LISTED_BODIES])}{more}"
+        return ""
 
     def scope(self, latest_only: bool = False) -> list[ReportRef]:
         q = self.q
@@ -245,6 +286,10 @@ def compose(store: FactStore, catalog: Catalog, q: Query) -> Answer:
     missing = c.not_found()
     if missing is not None:
         return missing
+    if q.intent == "metadata":
+        from .report_info import answer_metadata
+
+        return answer_metadata(c)
     handler = {
         "lookup": _lookup, "yesno": _yesno, "list": _list, "aggregate": _aggregate, "rank": _rank,
         "compare": _compare, "trend": _trend,
@@ -277,6 +322,30 @@ def _newest_note(c: Composer, body: str, ref: ReportRef) -> str:
     return f"（未指定年份，取最新一期{ref.year}年报告；另有{years_text(others)}的报告）"
 
 
+def _parts(c: Composer, v: F.FigureValue) -> str:
+    """'（其中保护第三方合法权益 1 件）': the non-zero parts of a figure that is a group of
+    rows (不予公开 and its eight reasons) or a 复议/诉讼 total (its results), so that
+    '是什么理由 / 结果怎么样' is answered by the table itself."""
+    if not v.has_number or not v.number:
+        return ""
+    fig = v.figure
+    parts = []
+    if fig.rows and fig.rows[0].endswith("*") and len(fig.columns) == 1:
+        for cell in v.cells:
+            if cell.number and not cell.blank and not cell.uncertain:
+                parts.append(f"{cell.row.split('-', 1)[-1]} {cell.value}")
+    if fig.table == T.REVIEW and fig.columns == ("总计",):
+        for column in T.REVIEW_COLUMNS[:-1]:
+            part = Figure(f"{fig.name}（{column}）", fig.table, fig.rows, (column,), fig.unit)
+            for pv in F.figure_values(c.store, [v.report], part):
+                if pv.has_number and pv.number:
+                    parts.append(f"{column} {pv.text_value}")
+                    c.cite_value(pv)
+    if len(parts) == 1 and fig.table != T.REVIEW and parts[0].endswith(f" {v.text_value}"):
+        return f"（均为{parts[0].rsplit(' ', 1)[0]}）"
+    return f"（其中{'，'.join(parts)}）" if parts else ""
+
+
 def _lookup(c: Composer) -> Answer:
     q = c.q
     if not q.bodies:
@@ -287,7 +356,7 @@ def _lookup(c: Composer) -> Answer:
         for v in values:
             c.cite_value(v)
             note = _newest_note(c, body, v.report) if newest else ""
-            sentences.append(f"{c.who(v.report)}{c.value_phrase(v)}{note}。")
+            sentences.append(f"{c.who(v.report)}{c.value_phrase(v)}{_parts(c, v)}{note}。")
             rows.append([v.report.name, f"{v.report.year}", c.short_value(v), v.unit])
     text = "".join(sentences)
     if len(rows) > 1:
@@ -318,7 +387,7 @@ def _yesno(c: Composer) -> Answer:
             else:
                 op, x = (cond.op, cond.value) if cond and cond.op not in ("failing",) else (">", 0.0)
                 head = "是的，" if _matches(v, op, x) else ("没有，" if op == ">" and x == 0 else "否，")
-            sentences.append(f"{head}{c.who(v.report)}{c.value_phrase(v)}{note}。")
+            sentences.append(f"{head}{c.who(v.report)}{c.value_phrase(v)}{_parts(c, v)}{note}。")
     return c.done("".join(sentences))
 
 

@@ -56,6 +56,36 @@ class Citation(BaseModel):
     quote: str
 
 
+class FigureAsked(BaseModel):
+    name: str = Field(examples=["本年新收政府信息公开申请"])
+    table: str = Field(examples=["依申请"])
+    rows: list[str] = Field(examples=[["本年新收"]])
+    columns: list[str] = Field(examples=[["总计"]])
+    unit: str
+
+
+class ConditionAsked(BaseModel):
+    op: str = Field(examples=["="])
+    value: float | None = Field(examples=[0])
+    text: str = Field(examples=["为0"])
+
+
+class Interpretation(BaseModel):
+    """How the question was understood (the page shows ``summary`` as 我理解为：…)."""
+
+    intent: str = Field(examples=["list"])
+    bodies: list[str] = Field(description="bodies named, as answers name them")
+    unknown_bodies: list[str] = Field(description="names asked that are not in the index")
+    region: str | None
+    level: str | None
+    years: list[int]
+    figure: FigureAsked | None
+    condition: ConditionAsked | None
+    aggregate: str | None
+    follow_up: bool
+    summary: str = Field(examples=["乡镇（街道），2021年，本年新收政府信息公开申请，条件：为0；方式：列出符合条件的单位"])
+
+
 class AskResponse(BaseModel):
     """The same object as ``python -m qa ask --json``."""
 
@@ -64,6 +94,7 @@ class AskResponse(BaseModel):
     facts: list[dict]
     intent: str
     warnings: list[str]
+    interpretation: Interpretation | None = None
 
 
 # ----------------------------------------------------------------------------- search

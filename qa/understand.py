@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass, field
 
 from index import template as T
 from index.factstore import FactStore
 
-INTENTS = ("lookup", "list", "aggregate", "rank", "compare", "trend", "yesno", "text")
+from .names import NameMatcher, body_aliases, clean_name, display_name, region_aliases
+
 LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "市", "province": "省级",
                "department": "部门"}
 MAX_QUESTION_CHARS = 2000
@@ -110,15 +110,16 @@ _ROW_VOCAB: list[tuple[str, int, str, tuple[str, ...], str, str, str]] = [
     (r"上一?年度?结转|去年结转|从上一?年.{0,4}转|上年度?转", 3, T.APPLICATION, ("上年结转",), "总计",
      "上年结转政府信息公开申请", "件"),
     # 依申请: rows and row groups
-    (r"予以公开|全部公开|同意公开", 2, T.APPLICATION, ("予以公开",), "总计", "予以公开", "件"),
-    (r"部分公开", 2, T.APPLICATION, ("部分公开",), "总计", "部分公开", "件"),
-    (r"不予公开|不公开|拒绝公开|不给公开", 2, T.APPLICATION, ("不予公开-*",), "总计", "不予公开", "件"),
+    (r"予以公开|全部公开|同意公开|全部给?公开|都给?公开了", 2, T.APPLICATION, ("予以公开",), "总计", "予以公开", "件"),
+    (r"部分公开|公开了?一部分|一部分公开|区分处理", 2, T.APPLICATION, ("部分公开",), "总计", "部分公开", "件"),
+    (r"不予公开|不公开|拒绝公开|不给公开|没给公开|没有给?公开|未予公开|没公开", 2, T.APPLICATION, ("不予公开-*",), "总计", "不予公开", "件"),
     (r"无法提供|没法提供|提供不了|不能提供", 2, T.APPLICATION, ("无法提供-*",), "总计", "无法提供", "件"),
     (r"不予处理|不处理", 2, T.APPLICATION, ("不予处理-*",), "总计", "不予处理", "件"),
     (r"其他处理", 2, T.APPLICATION, ("其他处理*",), "总计", "其他处理", "件"),
     (r"结转下|转下年|转入下|结转到|下年度继续|继续办理|结转", 2, T.APPLICATION, ("结转下年度继续办理",), "总计",
      "结转下年度继续办理", "件"),
-    (r"办结|办理结果|答复了?多少|答复.{0,3}件|处理了?多少|办理了?多少|办完|处理完", 2, T.APPLICATION, ("总计",),
+    # Verbs alone: a row named in the question (行政许可处理了多少件) wins over them.
+    (r"办结|办理结果|答复了?多少|答复.{0,3}件|处理了?多少|办理了?多少|办完|处理完", 1, T.APPLICATION, ("总计",),
      "总计", "办理结果总计", "件"),
     (r"新收|收到|受理|接到|接收|申请数|申请量|申请件|申请总数|有人申请|人申请|申请了|提出.{0,4}申请|"
      r"提交.{0,4}申请|依申请|申请公开|申请|要.{0,4}信息|索要|索取", 1, T.APPLICATION, ("本年新收",), "总计",
@@ -138,7 +139,7 @@ _ROW_VOCAB: list[tuple[str, int, str, tuple[str, ...], str, str, str]] = [
      "行政诉讼（未经复议直接起诉）", "件"),
     (r"复议后起诉|复议后.{0,2}告|复议之后起诉", 3, T.REVIEW, ("行政诉讼-复议后起诉",), "总计", "行政诉讼（复议后起诉）", "件"),
     (r"行政复议|复议", 2, T.REVIEW, ("行政复议",), "总计", "行政复议", "件"),
-    (r"行政诉讼|诉讼|被告|起诉|告上法庭|打官司|被诉|官司|告政府", 2, T.REVIEW, ("行政诉讼-*",), "总计", "行政诉讼", "件"),
+    (r"行政诉讼|诉讼|被告|起诉|告上法庭|告上法院|告到法院|法院|打官司|被诉|官司|告政府", 2, T.REVIEW, ("行政诉讼-*",), "总计", "行政诉讼", "件"),
 ]
 _ROW_VOCAB_RE = [(re.compile(p), prio, tbl, rows, col, name, unit)
                  for p, prio, tbl, rows, col, name, unit in _ROW_VOCAB]
@@ -154,6 +155,7 @@ _APPLICANT_VOCAB = [
     (r"社会公益组织|公益组织|社会组织", ("社会公益组织",), "社会公益组织"),
     (r"法律服务机构|律师|律所", ("法律服务机构",), "法律服务机构"),
 ]
+_APPLICANT_REACH = 14  # characters either side of the figure's words
 _REVIEW_COLUMN_VOCAB = [
     (r"维持", "结果维持"), (r"纠正|撤销|败诉|改判", "结果纠正"), (r"其他结果", "其他结果"),
     (r"尚未审结|未审结|还没.{0,2}(审结|结案|判)|在审|未结", "尚未审结"),
@@ -175,14 +177,17 @@ def find_figure(text: str) -> Figure | None:
                 continue
             score = (prio, len(m.group(0)))
             if best is None or score > best[0]:
-                best = (score, tbl, rows, col, name, unit)
+                best = (score, tbl, rows, col, name, unit, m.start(), m.end())
     if best is None:
         return None
-    _, tbl, rows, col, name, unit = best
+    _, tbl, rows, col, name, unit, start, end = best
     columns: tuple[str, ...] = (col,)
     if tbl == T.APPLICATION:
+        # Only applicant words near the figure name its column: '我是一名普通市民……请问
+        # 收到多少申请' asks the total.
+        near = text[max(0, start - _APPLICANT_REACH):end + _APPLICANT_REACH]
         for pattern, cols, label in _APPLICANT_VOCAB:
-            if re.search(pattern, text):
+            if re.search(pattern, near):
                 columns, name = cols, f"{name}（{label}）"
                 break
     elif tbl == T.REVIEW:
@@ -229,64 +234,8 @@ class ReportRef:
         return display_name(self.short_name or self.body)
 
 
-def display_name(name: str) -> str:
-    for long, short in _ABBREVIATIONS:
-        if long in name and name != long:
-            return name.replace(long, short)
-    return name
-
-
-_GOV_SUFFIX = re.compile(r"(人民政府办公厅|人民政府办公室|人民政府|管理委员会|管委会|街道办事处|办事处)$")
-_REGION_PART = re.compile(r"[\u4e00-\u9fff]{1,7}?(?:省|自治区|市|州|盟|县|旗|区|乡|镇|街道)")
-_ABBREVIATIONS = (("发展和改革", "发改"), ("科学技术委员会", "科委"), ("人民政府办公厅", "政府办公厅"),
-                  ("人民政府办公室", "政府办"), ("人力资源和社会保障", "人社"), ("自然资源和规划", "自然资源"),
-                  ("住房和城乡建设", "住建"), ("市场监督管理", "市场监管"), ("生态环境", "环保"))
-_ADMIN_SUFFIX = re.compile(r"(综合实验区|经济技术开发区|高新技术产业开发区|开发区|新区|自治区|街道|省|市|州|县|区|乡|镇)$")
-
-
-def _strip(name: str) -> str:
-    return re.sub(r"（.*?）|\(.*?\)", "", name or "")
-
-
-def body_aliases(ref: ReportRef) -> set[str]:
-    """Every way a question may name the body of a report."""
-    out: set[str] = set()
-    for name in (ref.body, ref.short_name):
-        name = _strip(name)
-        if not name:
-            continue
-        out.add(name)
-        stem = _GOV_SUFFIX.sub("", name)
-        out.add(stem)
-        parts = _REGION_PART.findall(stem)
-        if parts and "".join(parts) == stem:
-            for i in range(1, len(parts)):
-                out.add("".join(parts[i:]))
-        elif parts and stem.startswith("".join(parts)) and len(stem) > len("".join(parts)) + 1:
-            out.add(stem[len("".join(parts)):])  # a department without its region chain
-        for long, short in _ABBREVIATIONS:
-            for n in list(out):
-                if long in n:
-                    out.add(n.replace(long, short))
-        if name.endswith(("人民政府办公厅", "人民政府办公室")):
-            region = name[: -7]
-            out |= {region + "人民政府", region + "政府", region + "政府办", region + "政府办公厅"}
-    for n in list(out):
-        short = _ADMIN_SUFFIX.sub("", n)
-        if len(short) >= 2 and short != n:
-            out.add(short)
-    return {a for a in out if len(a) >= 2}
-
-
-def region_aliases(ref: ReportRef) -> set[str]:
-    out = set()
-    for region in (ref.province, ref.city, ref.county):
-        if region:
-            out.add(region)
-            short = _ADMIN_SUFFIX.sub("", region)
-            if len(short) >= 2:
-                out.add(short)
-    return out
+def _body_aliases(ref: ReportRef) -> set[str]:
+    return body_aliases(ref.body, ref.short_name)
 
 
 @dataclass
@@ -308,7 +257,7 @@ class Catalog:
             refs.sort(key=lambda r: (r.year or 0, r.id))
         alias_bodies: dict[str, set[str]] = {}
         for ref in self.reports:
-            for alias in body_aliases(ref):
+            for alias in _body_aliases(ref):
                 alias_bodies.setdefault(alias, set()).add(ref.body)
         # An alias naming several bodies only identifies the ones whose own name it is.
         for alias, bodies in alias_bodies.items():
@@ -316,15 +265,17 @@ class Catalog:
                 bodies = (own_names.get(alias, set()) & bodies) or bodies
             self.aliases[alias] = bodies
         for ref in self.reports:
-            for alias in region_aliases(ref):
+            for alias in region_aliases(ref.province, ref.city, ref.county):
                 self.regions.setdefault(alias, set()).add(ref.body)
-        self._names = None  # NameIndex, made on first use
+        self._names = None  # NameMatcher, made on first use
 
     @property
-    def names(self) -> "NameIndex":
+    def names(self) -> NameMatcher:
         """Every alias and region name, indexed for matching inside a question."""
         if self._names is None:
-            self._names = NameIndex(self)
+            names = [(a, b, False) for a, b in self.aliases.items()]
+            names += [(a, b, True) for a, b in self.regions.items() if a not in self.aliases]
+            self._names = NameMatcher(names)
         return self._names
 
     @classmethod
@@ -394,6 +345,7 @@ class Query:
     unknown_bodies: list[str] = field(default_factory=list)  # named but not in the index
     text_query: str = ""
     follow_up: bool = False
+    clarify: list[str] = field(default_factory=list)  # bodies one name fits equally: ask back
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -408,6 +360,49 @@ class Query:
         }
 
 
+INTENT_WORDS = {"lookup": "查一个数字", "list": "列出符合条件的单位", "aggregate": "合计/统计", "rank": "排名",
+                "compare": "比较", "trend": "历年变化", "yesno": "是否", "text": "从报告正文找答案",
+                "metadata": "报告的基本信息", "clarify": "需要确认问的是哪个单位"}
+
+
+def interpretation(q: Query, catalog: "Catalog") -> dict:
+    """How a question was understood, for the answer (``interpretation``) and the page's
+    '我理解为：…' line: bodies, years, level, region, figure (table/rows/columns),
+    intent, condition, and that line as ``summary``."""
+    bodies = [catalog.name_of(b) for b in q.bodies]
+    figure = None
+    if q.figure is not None:
+        figure = {"name": q.figure.name, "table": q.figure.table, "rows": list(q.figure.rows),
+                  "columns": list(q.figure.columns), "unit": q.figure.unit}
+    condition = None if q.condition is None else {"op": q.condition.op, "value": q.condition.value,
+                                                   "text": q.condition.describe()}
+    parts = []
+    if bodies:
+        parts.append("、".join(bodies))
+    elif q.unknown_bodies:
+        parts.append("、".join(q.unknown_bodies) + "（索引中没有）")
+    if q.region and not bodies:
+        parts.append(f"{q.region}范围内")
+    if q.level and not bodies:
+        parts.append(LEVEL_NAMES.get(q.level, q.level))
+    parts.append(f"{q.years[0]}–{q.years[-1]}年" if len(q.years) > 2 and q.years == list(range(q.years[0], q.years[-1] + 1))
+                 else ("、".join(f"{y}年" for y in q.years) if q.years else "（未指定年份）"))
+    if q.intent == "text":
+        parts.append(f"正文中关于“{q.text_query or q.question}”的内容"[:60])
+    elif q.intent == "metadata":
+        parts.append("报告的基本信息（文号、日期、链接、格式、所属地区）")
+    elif figure:
+        parts.append(figure["name"])
+    if condition and q.intent in ("list", "aggregate", "yesno"):
+        parts.append(f"条件：{condition['text']}")
+    summary = "，".join(p for p in parts if p) + f"；方式：{INTENT_WORDS.get(q.intent, q.intent)}"
+    if q.follow_up:
+        summary += "（接着上一问）"
+    return {"intent": q.intent, "bodies": bodies, "unknown_bodies": q.unknown_bodies, "region": q.region,
+            "level": q.level, "years": q.years, "figure": figure, "condition": condition,
+            "aggregate": q.aggregate, "follow_up": q.follow_up, "summary": summary}
+
+
 def fmt_number(value: float | None) -> str:
     if value is None:
         return "—"
@@ -419,18 +414,19 @@ def fmt_number(value: float | None) -> str:
 # ----------------------------------------------------------------------------- normalising
 # Input-method slips in the template's vocabulary, and the one place-name OCR confusion
 # the metadata also fixes (index.metadata.OCR_PLACE_FIXES). Misspelt body names are
-# handled generally by NameIndex.near, not listed here.
+# handled generally by NameMatcher.near, not listed here.
 _TYPOS = {"沐阳": "沭阳", "申清": "申请", "神请": "申请", "申情": "申请", "行证": "行政", "形政": "行政",
           "公升": "公开", "复仪": "复议", "付议": "复议", "诉送": "诉讼", "处发": "处罚", "处法": "处罚",
           "规范姓": "规范性", "结砖": "结转",
           "岂业": "企业", "收刀": "收到", "兽理": "受理", "少于等于": "<=", "多少个件": "多少件"}
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")  # zero-width and soft hyphens
 _CN_DIGITS = {"〇": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
               "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
 def normalize_question(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")
-    text = re.sub(r"\s+", "", text)
+    text = re.sub(r"\s+", "", _INVISIBLE.sub("", text))
     for wrong, right in _TYPOS.items():
         text = text.replace(wrong, right)
     # Chinese-numeral years: 二〇二一年 → 2021年
@@ -460,56 +456,6 @@ class _Mention:
     region: bool = False
 
 
-class NameIndex:
-    """The catalog's names (body aliases, then region names not also aliases), longest
-    first, indexed so that a question is matched by looking up its substrings instead
-    of scanning every name (10,000 reports have ≈ 40,000 names).
-
-    ``fuzzy`` maps a name with one character replaced by '?' (never the last one) to
-    the names it comes from: a window of the question one character away from a name
-    has one of these keys."""
-
-    def __init__(self, catalog: "Catalog"):
-        names = [(a, b, False) for a, b in catalog.aliases.items()]
-        names += [(a, b, True) for a, b in catalog.regions.items() if a not in catalog.aliases]
-        names.sort(key=lambda x: -len(x[0]))
-        self.names = names  # (name, bodies, is_region), in matching order
-        self.rank = {name: i for i, (name, _, _) in enumerate(names)}
-        self.lengths = sorted({len(n) for n, _, _ in names}, reverse=True)
-        self.fuzzy: dict[str, list[int]] = {}
-        for i, (name, _, _) in enumerate(names):
-            if len(name) >= 3:
-                for j in range(len(name) - 1):
-                    self.fuzzy.setdefault(name[:j] + "?" + name[j + 1:], []).append(i)
-
-    def exact(self, text: str) -> list[tuple[int, int]]:
-        """(name rank, start) of every occurrence of a name in text, in matching order."""
-        found = []
-        for n in self.lengths:
-            for i in range(len(text) - n + 1):
-                rank = self.rank.get(text[i:i + n])
-                if rank is not None:
-                    found.append((rank, i))
-        return sorted(found)
-
-    def near(self, text: str) -> list[tuple[int, int]]:
-        """(name rank, start) of windows one substitution away from a name of three or
-        more characters, with the same last character, in matching order."""
-        found = set()
-        for n in self.lengths:
-            if n < 3:
-                break
-            for i in range(len(text) - n + 1):
-                window = text[i:i + n]
-                if window[0] in "哪各几这那该本全每某" or not _HAN.fullmatch(window):
-                    continue
-                for j in range(n - 1):
-                    for rank in self.fuzzy.get(window[:j] + "?" + window[j + 1:], ()):
-                        if self.names[rank][0] != window:
-                            found.add((rank, i))
-        return sorted(found)
-
-
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -520,7 +466,8 @@ _LEAD_WORDS = re.compile(
     r"对比|比较|在|的|年|去年|今年|前年|最新|关于|有关|及|以及|还是|或|或者|呢|吗|中|里|其中|、|，)+")
 _GENERIC_NAME = re.compile(
     r"^(各|哪些|哪个|哪几个|所有|全部|全|本|该|这个|那个|几个|多少个|同|上级|下级|其他|其它|每个|每|某|"
-    r"县级|市级|省级|区级|乡级|镇级)*(乡镇|区县|县区|县市区|市县|省市|乡|镇|县|区|市|省|街道|局|委|部门|单位|地区|地方|城市)$")
+    r"县级|市级|省级|区级|乡级|镇级|[一二两三四五六七八九十\d]+个)*(乡镇|区县|县区|县市区|市县|省市|乡|镇|县|区|市|省|街道|"
+    r"片区|片区管理局|管理局|局|委|部门|单位|地区|地方|城市)$")
 _FIGURE_WORDS = re.compile(r"申请|公开|处罚|许可|强制|收费|复议|诉讼|文件|规章|结转|报告|年度|政府信息|数量|情况")
 
 
@@ -552,23 +499,34 @@ def link_entities(text: str, catalog: Catalog) -> tuple[list[_Mention], list[str
         taken.append((s, e))
         mentions.append(_Mention(s, e, alias, set(bodies), is_region))
     mentions.sort(key=lambda m: m.start)
-    # '上海' + '科委' read as two names is one body: 上海市科委.
+    # '上海' + '科委' read as two names is one body: 上海市科委. A place followed by a
+    # department's name keeps only that place's departments ('平潭' + '市场监管局'); when
+    # the place has no such department the pair names a body not in the index
+    # ('平潭' + '发改局' is not 沭阳县发改局).
     merged: list[_Mention] = []
+    unknown: list[str] = []
     for m in mentions:
         prev = merged[-1] if merged else None
-        if prev and prev.end == m.start and all(prev.text in b for b in m.bodies):
-            merged[-1] = _Mention(prev.start, m.end, prev.text + m.text, m.bodies, m.region)
-        else:
-            merged.append(m)
+        if prev and prev.end == m.start and not m.region:
+            inside = {b for b in m.bodies if prev.text in b or b in catalog.regions.get(prev.text, ())}
+            if inside:
+                merged[-1] = _Mention(prev.start, m.end, prev.text + m.text, inside, False)
+                continue
+            if _is_place(prev, catalog) and not any(_is_place_body(b, catalog) for b in m.bodies):
+                merged.pop()
+                unknown.append(prev.text + m.text)
+                continue
+        merged.append(m)
     mentions = merged
-    # Names of places or bodies that are not in the index.
+    # Names of places or bodies that are not in the index; one right after a place
+    # the index knows is that place's body ('平潭' + '教育局').
     masked = list(text)
     for s, e in taken:
         for i in range(s, e):
             masked[i] = "|"
-    rest = re.sub(r"\d{2,4}年度?|\d+", "|", "".join(masked))
-    unknown = []
-    for chunk in re.split(r"[|，。？?！!、；;：:“”\"'（）()《》\s]+", rest):
+    rest = re.sub(r"\d{2,4}年度?|\d+", lambda m: "|" * len(m.group(0)), "".join(masked))
+    for run in re.finditer(r"[^|，。？?！!、；;：:“”\"'（）()《》\s]+", rest):
+        chunk = run.group(0)
         found: list[list[int]] = []
         for m in _UNKNOWN_BODY.finditer(chunk):
             if found and found[-1][1] == m.start():
@@ -576,14 +534,29 @@ def link_entities(text: str, catalog: Catalog) -> tuple[list[_Mention], list[str
             else:
                 found.append([m.start(), m.end()])
         for start, end in found:
-            name = _LEAD_WORDS.sub("", chunk[start:end])
+            raw = chunk[start:end]
+            name = _LEAD_WORDS.sub("", raw)
             name = re.sub(r"^(的|年)+", "", name)
             if len(name) < 2 or _GENERIC_NAME.match(name) or _FIGURE_WORDS.search(name):
                 continue
             if re.search(r"哪|几|多少|所有|全部|各|每", name) or re.match(r"^(这|那|该|本|有)", name):
                 continue
+            begin = run.start() + end - len(name)
+            before = next((m for m in mentions if m.end == begin and _is_place(m, catalog)), None)
+            if before is not None:
+                mentions.remove(before)
+                name = before.text + name
             unknown.append(name)
     return mentions, unknown
+
+
+def _is_place_body(body: str, catalog: Catalog) -> bool:
+    return catalog.level_of(body) in ("township", "county", "city", "province")
+
+
+def _is_place(m: _Mention, catalog: Catalog) -> bool:
+    """A mention that names a place (a region, or a place's government)."""
+    return m.region or all(_is_place_body(b, catalog) for b in m.bodies)
 
 
 # ----------------------------------------------------------------------------- years, levels
@@ -633,7 +606,7 @@ def find_years(text: str, catalog: Catalog, bodies: list[str]) -> tuple[list[int
 
 
 _LEVEL_PATTERNS = [
-    ("township", r"乡镇|街道|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:乡|镇)|乡级|镇级"),
+    ("township", r"乡镇|街道|片区|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:乡|镇)|乡级|镇级"),
     ("county", r"区县|县区|县市区|县级|区级|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:县|区)(?!政府办)"),
     ("city", r"地级市|市级|设区的市|(?:各|哪些|哪个|哪几个|几个|所有|多少个|个)(?:市|城市)"),
     ("province", r"省级|(?:各|哪些|哪个|几个|所有)(?:省|直辖市)"),
@@ -650,7 +623,7 @@ def find_level(text: str) -> str | None:
 
 # ----------------------------------------------------------------------------- intents
 _TEXT_STRONG = re.compile(
-    r"为什么|为何|原因|怎么|如何|怎样|措施|举措|做法|经验|问题|不足|改进|整改|说了什么|说了啥|讲了什么|提到|"
+    r"为什么|为何|原因|理由|怎么|如何|怎样|措施|举措|做法|经验|问题|不足|差距|短板|薄弱|困难|改进|关于什么|涉及|哪些内容|什么内容|哪些方面|整改|说了什么|说了啥|讲了什么|提到|"
     r"介绍|概述|概况|总结|方式|渠道|平台|途径|培训|制度|机制|计划|打算|安排|重点|亮点|工作内容|主要内容|"
     r"做了什么|做了哪些|开展了哪些|有哪些工作|干了什么|什么工作|哪些工作|网站|公众号|新媒体|政策解读|解读|"
     r"信息处理费|指南|目录|依据|条例|统计期限|什么时候|何时|哪天|日期|文号|联系|电话|地址")
@@ -663,7 +636,7 @@ _CHECK_WORDS = re.compile(
 _BLANK_WORDS = re.compile(r"未填报|没填|没有填|漏填|空白|空着|为空|留空|缺填|未填|填了吗|没写")
 _YESNO = re.compile(r"是否|有没有|有无|是不是|吗[？?]?$|么[？?]?$|没有[？?]?$|了没[？?]?$|没[？?]?$|对不对|有吗")
 _LIST = re.compile(r"哪些|哪几|哪个|列出|列一下|列举|都有谁|有谁|名单|清单|分别是")
-_COUNT = re.compile(r"(?:几个|多少个|几家|多少家|几份|多少份|几个单位|多少单位|几份报告|多少份报告|几所)")
+_COUNT = re.compile(r"(?<![这那])(?:几个|多少个|几家|多少家|几份|多少份|几个单位|多少单位|几份报告|多少份报告|几所)")
 _SUM = re.compile(r"一共|总共|合计|总和|加起来|累计|加总|共计|总数是|总量|全部加")
 _AVG = re.compile(r"平均|均值|人均|平均每")
 _RANK = re.compile(
@@ -678,7 +651,7 @@ _COND_GT = re.compile(r"(?:超过|多于|大于|高于|不少于|至少|>=|≥|>
 _COND_LT = re.compile(r"(?:少于|低于|小于|不到|不足|<=|≤|<)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:件|个|项|次|起|万元)?(?:以下|及以下)")
 _NEGATED = re.compile(r"(?<!有)(?<!是)没有|(?<!有)没(?!有)|未(?!填|通过|审结|结)|无(?!法)|零|为0|为零|是0|等于0|=0|一件也没|一个也没")
 _POSITIVE = re.compile(r"有(?!没有|无|哪|多少|几)|收到了|受理了|发生了|存在")
-_FOLLOW_UP = re.compile(r"呢[？?]?$|^(那|那么|还有|另外|再|换成|如果是|改成|同样|也)")
+_FOLLOW_UP = re.compile(r"呢[？?]?$|^(那|那么|还有|另外|再|换成|如果是|改成|同样|也|其中|这其中|里面|这里面|他们|它们|该单位)")
 
 
 def _condition(text: str, figure: Figure | None) -> Condition | None:
@@ -725,49 +698,100 @@ def has_scope_beyond(query: Query) -> bool:
     return bool(query.level or query.region)
 
 
+# Topics the three tables do not hold: a question about them is answered from the text
+# (or the metadata), never with a table figure, whatever figure words it also has.
+NON_TABLE_TOPICS = re.compile(
+    r"热线|12345|来电|电话|低保|救助|补贴|审核率|人员|专人|编制|培训|会议|发布会|通气会|新闻|直播|访谈|"
+    r"公众号|微博|微信|专栏|栏目|网站|平台|留言|信件|回复率|满意度|催办|提示|抽检|批次|解读|政策|标准|"
+    r"经费|预算|资金|项目(?!数量)|条(?:信息|政务)|篇|期|场|人次|户|名单")
+# Metadata the index keeps for every report (qa.metadata answers these).
+METADATA_CUES = re.compile(
+    r"文号|发文字号|原文链接|原文地址|链接|网址|哪天(?:发布|公开|公布|印发)|什么时候(?:发布|公开|公布|印发)|"
+    r"何时(?:发布|公开|公布)|发布(?:时间|日期)|公开日期|公布日期|成文日期|表格?格式|格式|模板|哪一?版|版本|"
+    r"哪个(?:县|市|区|省|地方)|哪里的|什么地方|所属|属于哪|下面的|隶属|什么级别|哪一?级|层级")
+# '多少次催办提示': a count of something that is not a table figure.
+_COUNTED = re.compile(r"(?:多少|几)(?:个|件|次|条|场|期|篇|通|项|人|批|家|户)?([\u4e00-\u9fff0-9]{2,8})")
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What classify() looks at, computed once per question."""
+
+    text: str
+    q: Query
+    has_scope: bool
+    bodies: int
+    years: int
+
+    def has(self, rx: re.Pattern) -> bool:
+        return bool(rx.search(self.text))
+
+
+def _counts_non_figure(text: str) -> bool:
+    for m in _COUNTED.finditer(text):
+        obj = m.group(1)
+        if re.match(r"(?:申请|件|个|的|信息公开|政府信息)", obj):
+            continue
+        if find_figure(obj) is None and NON_TABLE_TOPICS.search(obj):
+            return True
+    return False
+
+
+def _asks_non_table_topic(s: Signals) -> bool:
+    if not s.has(NON_TABLE_TOPICS) and not _counts_non_figure(s.text):
+        return False
+    # '政府信息公开平台收到多少申请' names a channel, but asks a table figure.
+    return s.q.figure is None or _counts_non_figure(s.text) or not s.has(_NUMERIC_CUE) or \
+        bool(re.search(r"(?:热线|12345|低保|催办|抽检|培训|发布会|通气会|直播)", s.text))
+
+
+# The intents, in order: the first rule whose test holds decides (one loop, classify).
+# (intent, aggregate, test)
+INTENT_RULES: list[tuple[str, str | None, "callable"]] = [
+    ("metadata", None, lambda s: s.has(METADATA_CUES) and not s.q.check_question
+     and not (s.q.figure is not None and s.has(_NUMERIC_CUE) and not re.search(r"哪天|何时|什么时候|哪个(?:县|市|区|省)", s.text))),
+    ("yesno", None, lambda s: s.q.check_question and not s.has(_LIST) and not s.has(_COUNT)
+     and (s.has(_YESNO) or s.bodies == 1)),
+    ("list", None, lambda s: s.q.check_question and not s.has(_LIST) and not s.has(_COUNT)),
+    ("text", None, lambda s: _asks_non_table_topic(s) and not s.q.check_question),
+    ("list", None, lambda s: s.q.figure is None and not s.q.check_question and s.q.condition is not None
+     and s.q.condition.op == "blank" and not (s.q.bodies and s.has(_YESNO))),
+    ("yesno", None, lambda s: s.q.figure is None and not s.q.check_question and s.q.condition is not None
+     and s.q.condition.op == "blank"),
+    ("text", None, lambda s: s.q.figure is None and not s.q.check_question
+     and (s.has(_TEXT_STRONG) or not (s.has(_LIST) or s.has(_COUNT)))),
+    ("text", None, lambda s: s.q.figure is not None and s.has(_TEXT_STRONG) and not s.has(_NUMERIC_CUE)),
+    ("aggregate", "sum", lambda s: s.has(_SUM) and (s.bodies >= 2 or s.has_scope or s.years != 1 or not s.q.bodies)
+     and not s.has(_RANK)),
+    ("aggregate", "count", lambda s: s.has(_COUNT) and (s.has_scope or s.q.condition is not None or not s.q.bodies)),
+    ("compare", None, lambda s: s.bodies >= 2 and not has_scope_beyond(s.q) and not _LIST.search(s.text.replace("哪个", ""))),
+    ("rank", None, lambda s: s.has(_RANK) and not (s.bodies == 1 and s.years == 1 and not s.has_scope)),
+    ("aggregate", "avg", lambda s: s.has(_AVG)),
+    ("compare", None, lambda s: s.bodies >= 2 and not s.has(_LIST)),
+    ("compare", None, lambda s: s.bodies <= 1 and s.years == 2 and (s.has(_COMPARE) or bool(re.search(r"和|与|跟|比", s.text)))),
+    ("trend", None, lambda s: s.has(_TREND) and s.bodies <= 1 and not s.has_scope),
+    ("trend", None, lambda s: s.bodies <= 1 and s.years > 2 and not s.has_scope),
+    ("list", None, lambda s: s.has(_LIST) or (s.has_scope and not s.q.bodies and s.q.condition is not None)),
+    ("yesno", None, lambda s: s.has(_YESNO)),
+    ("list", None, lambda s: s.has_scope and not s.q.bodies),
+    ("trend", None, lambda s: s.has(_TREND)),
+    ("lookup", None, lambda s: True),
+]
+
+
 def classify(text: str, query: Query) -> str:
-    """The intent of a question (before inheritance)."""
-    has_scope = bool(query.level or query.region or len(query.bodies) > 1)
-    if query.check_question and not _LIST.search(text) and not _COUNT.search(text):
-        return "yesno" if (_YESNO.search(text) or len(query.bodies) == 1) else "list"
-    if query.figure is None and not query.check_question:
-        if query.condition and query.condition.op == "blank":
-            return "list" if not (query.bodies and _YESNO.search(text)) else "yesno"
-        if _TEXT_STRONG.search(text) or not (_LIST.search(text) or _COUNT.search(text)):
-            return "text"
-    elif query.figure is not None and _TEXT_STRONG.search(text) and not _NUMERIC_CUE.search(text):
-        return "text"
-    if _COUNT.search(text) and (has_scope or query.condition or not query.bodies):
-        query.aggregate = "count"
-        return "aggregate"
-    if len(query.bodies) >= 2 and not has_scope_beyond(query) and not _LIST.search(text.replace("哪个", "")):
-        return "compare"
-    if _RANK.search(text) and not (len(query.bodies) == 1 and len(query.years) == 1 and not has_scope):
-        query.k, query.order = _rank_k(text)
-        return "rank"
-    if _AVG.search(text):
-        query.aggregate = "avg"
-        return "aggregate"
-    if _SUM.search(text) and (has_scope or len(query.years) != 1 or not query.bodies):
-        query.aggregate = "sum"
-        return "aggregate"
-    if len(query.bodies) >= 2 and not _LIST.search(text):
-        return "compare"
-    if len(query.bodies) <= 1 and len(query.years) == 2 and (_COMPARE.search(text) or re.search(r"和|与|跟|比", text)):
-        return "compare"
-    if _TREND.search(text) and len(query.bodies) <= 1 and not has_scope:
-        return "trend"
-    if len(query.bodies) <= 1 and len(query.years) > 2 and not has_scope:
-        return "trend"
-    if _LIST.search(text) or (has_scope and not query.bodies and query.condition):
-        return "list"
-    if _YESNO.search(text):
-        return "yesno"
-    if has_scope and not query.bodies:
-        return "list"
-    if _TREND.search(text):
-        return "trend"
-    return "lookup"
+    """The intent of a question (before inheritance): the first of INTENT_RULES that
+    holds. Sets the query's aggregate, and k/order for a ranking."""
+    signals = Signals(text, query, bool(query.level or query.region or len(query.bodies) > 1),
+                      len(query.bodies), len(query.years))
+    for intent, aggregate, test in INTENT_RULES:
+        if test(signals):
+            if aggregate:
+                query.aggregate = aggregate
+            if intent == "rank":
+                query.k, query.order = _rank_k(text)
+            return intent
+    return "lookup"  # pragma: no cover - the last rule always holds
 
 
 # ----------------------------------------------------------------------------- understand
@@ -793,9 +817,13 @@ def check_question(question: str) -> str:
     return question.strip()
 
 
+# '乡镇（平潭的片区管理局也算）': an aside that widens the scope names no filter.
+_ASIDE = re.compile(r"[（(][^）)]{0,30}(?:也算|也包括|包括在内|在内|算上|也计入)[^）)]{0,10}[）)]")
+
+
 def parse(question: str, catalog: Catalog) -> Query:
     """A single question, without history."""
-    text = normalize_question(question)
+    text = _ASIDE.sub("", normalize_question(question))
     q = Query(question=question)
     mentions, unknown = link_entities(text, catalog)
     # Text without the names, for levels and figures ('交岔乡' says nothing about 乡镇).
@@ -820,6 +848,8 @@ def parse(question: str, catalog: Catalog) -> Query:
             q.region = m.text
             q.region_bodies = sorted(catalog.regions[m.text])
         else:
+            if len(m.bodies) > 1:
+                q.clarify = sorted(set(q.clarify) | m.bodies)
             for body in sorted(m.bodies):
                 if body not in q.bodies:
                     q.bodies.append(body)
@@ -835,6 +865,10 @@ def parse(question: str, catalog: Catalog) -> Query:
     q.check_question = bool(_CHECK_WORDS.search(text))
     q.condition = _condition(figure_text, q.figure)
     q.intent = classify(text, q)
+    if q.clarify and q.intent not in ("list", "aggregate", "rank", "compare"):
+        q.intent = "clarify"  # one name, several bodies, a question about one of them
+    else:
+        q.clarify = []
     if span and q.intent == "lookup" and len(q.years) > 1:
         q.intent = "trend"
     if q.intent == "text":
@@ -887,6 +921,13 @@ def _with_context(q: Query, context: Query | None, question: str) -> Query:
             q.unknown_bodies = list(context.unknown_bodies)
     if not q.years:
         q.years, q.year_words = list(context.years), context.year_words
+    # A follow-up that names its own topic ('低保发了多少钱', '那他们打算怎么改进',
+    # '文号呢') is about that topic: it keeps the subject, not the earlier figure.
+    own_topic = q.intent in ("text", "metadata") and bool(
+        _TEXT_STRONG.search(text) or NON_TABLE_TOPICS.search(text) or METADATA_CUES.search(text))
+    if own_topic:
+        q.text_query = text
+        return q
     if q.figure is None and not q.check_question and context.figure is not None:
         # '自然人呢' / '维持的呢': only the column changes
         q.figure = find_figure(_figure_words(context.figure) + text) or context.figure
@@ -896,7 +937,9 @@ def _with_context(q: Query, context: Query | None, question: str) -> Query:
     elif q.figure is not None and q.condition is None and context.condition is not None \
             and context.condition.op not in ("blank", "failing"):
         q.condition = context.condition
-    if not own_intent_signal or q.intent == "text":
+    if q.figure is not None and context.intent in ("text", "metadata") and not own_intent_signal:
+        q.intent = "lookup" if len(q.bodies) <= 1 else "compare"  # a figure after a text question
+    elif not own_intent_signal or q.intent in ("text", "metadata"):
         q.intent = context.intent
         q.aggregate, q.k, q.order = context.aggregate, context.k, context.order
         if q.intent == "compare" and len(q.bodies) < 2 and len(q.years) < 2:
@@ -925,12 +968,3 @@ def _figure_words(figure: Figure) -> str:
 
 def _strip_subject(text: str) -> str:
     return re.sub(r"\d{2,4}年度?", "", text)
-
-
-@lru_cache(maxsize=1)
-def level_words() -> dict[str, str]:
-    return dict(LEVEL_NAMES)
-
-
-def with_intent(q: Query, intent: str) -> Query:
-    return replace(q, intent=intent)

@@ -9,7 +9,11 @@ Each line of the dev set is {"id", "intent", "question", "history", "expect":
 correct when its text holds every ``contains`` string (whitespace ignored), none of
 the ``not_contains`` ones, and it cites every expected report (an empty ``cite``
 means it must cite nothing: the not-found answers). Prints accuracy, citation
-accuracy and latency p50/p95 per intent; exit status 1 when a question errors.
+accuracy and latency p50/p95 per intent, and **wrong figures stated**: wrong answers
+that state a number as fact (a figure in the answer's first sentence that is neither a
+year nor a number of the question) instead of saying they cannot answer ("没有…",
+"无法…", "读数不确定", a question back). The target is zero. Exit status 1 when a
+question errors.
 """
 
 from __future__ import annotations
@@ -43,9 +47,40 @@ class Result:
     def correct(self) -> bool:
         return self.ok_text and self.ok_cite and not self.error
 
+    @property
+    def wrong_figure(self) -> bool:
+        """A wrong answer whose first sentence states a number that is not one the
+        question asks for (the expected figures count as asked: an answer right in its
+        figures but wrong elsewhere, e.g. a missing citation, states no wrong figure)."""
+        expected = " ".join(self.case.get("expect", {}).get("contains", []))
+        return not self.correct and states_figure(self.answer, self.case.get("question", "") + " " + expected)
+
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+# An answer that declines or asks back states no figure, whatever numbers it lists.
+_DECLINES = re.compile(r"^(?:索引中(?:还)?没有|没有找到|报告中没有|无法|不能确定|没有看懂|您问的是|请问您|"
+                       r"[^。]{0,40}(?:读数不确定|未填报|没有.{0,20}报告))")
+_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+
+
+def states_figure(answer: str, question: str) -> bool:
+    """Whether an answer's first sentence states a number as fact: a number that is
+    not a year (2021年, 2019–2025) and not one of ``question`` (the question and the
+    figures it expects)."""
+    first = re.split(r"[。\n]", answer.strip(), maxsplit=1)[0]
+    if not first or _DECLINES.search(first):
+        return False
+    asked = set(_FIGURE.findall(question))
+    for m in _FIGURE.finditer(first):
+        number, after = m.group(0), first[m.end():m.end() + 1]
+        if re.fullmatch(r"(19|20)\d\d", number) and after in ("年", "–", "-", "、", "和", "至", ""):
+            continue
+        if number not in asked:
+            return True
+    return False
 
 
 def load_cases(path: str | Path) -> list[dict]:
@@ -99,6 +134,7 @@ def summary(results: list[Result]) -> dict[str, dict]:
             "accuracy": sum(r.correct for r in rs) / len(rs),
             "citation_accuracy": sum(r.ok_cite for r in rs) / len(rs),
             "intent_accuracy": sum(r.intent == r.case.get("intent") for r in rs) / len(rs),
+            "wrong_figures": sum(r.wrong_figure for r in rs),
             "p50_ms": _pct([r.seconds for r in rs], 0.5) * 1000,
             "p95_ms": _pct([r.seconds for r in rs], 0.95) * 1000,
         }
@@ -106,10 +142,12 @@ def summary(results: list[Result]) -> dict[str, dict]:
 
 
 def print_report(stats: dict[str, dict], out=sys.stdout) -> None:
-    print(f"{'intent':10} {'n':>4} {'accuracy':>9} {'citations':>9} {'intent ok':>9} {'p50 ms':>8} {'p95 ms':>8}", file=out)
+    print(f"{'intent':10} {'n':>4} {'accuracy':>9} {'citations':>9} {'intent ok':>9} {'wrong fig':>9} "
+          f"{'p50 ms':>8} {'p95 ms':>8}", file=out)
     for name, s in sorted(stats.items(), key=lambda kv: (kv[0] == "ALL", kv[0])):
         print(f"{name:10} {s['n']:>4} {s['accuracy']:>9.0%} {s['citation_accuracy']:>9.0%} "
-              f"{s['intent_accuracy']:>9.0%} {s['p50_ms']:>8.0f} {s['p95_ms']:>8.0f}", file=out)
+              f"{s['intent_accuracy']:>9.0%} {s['wrong_figures']:>9} {s['p50_ms']:>8.0f} {s['p95_ms']:>8.0f}",
+              file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             if not r.correct:
                 c = r.case
-                print(f"\n[{c['id']}] {c['intent']} -> {r.intent}  history={c.get('history')}\n  Q: {c['question']}\n"
+                flag = "  WRONG FIGURE STATED" if r.wrong_figure else ""
+                print(f"\n[{c['id']}] {c['intent']} -> {r.intent}{flag}  history={c.get('history')}\n  Q: {c['question']}\n"
                       f"  expected {c['expect']} cite={c.get('cite')}\n  cited {r.cited[:6]}\n  A: {r.error or r.answer[:300]}")
     return 1 if any(r.error for r in results) else 0
 

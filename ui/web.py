@@ -84,6 +84,7 @@ CSS = """
   white-space: pre-wrap; }
 .nb-src .nb-links { font-size: 0.85em; }
 .nb-note { color: #57606a; font-size: 0.85em; }
+.nb-interp { color: #57606a; font-size: 0.85em; border-left: 3px solid #d0d7de; padding-left: 6px; }
 .nb-warn { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 4px 8px; margin: 6px 0; }
 .nb-table { border-collapse: collapse; margin: 6px 0 14px 0; font-size: 0.9em; }
 .nb-table th, .nb-table td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
@@ -172,9 +173,14 @@ def apply_filters(question: str, history: list[str], year, level, catalog: Catal
     if (year is None and level is None) or catalog is None:
         return question, ""
     try:
-        q = understand(question, history or None, catalog)
+        # The question's own words decide (a filter set on the page beats a year the
+        # conversation mentioned earlier); the follow-up still inherits the rest.
+        q = understand(question, None, catalog)
+        with_history = understand(question, history or None, catalog)
     except QuestionError:
         return question, ""
+    if with_history.intent == "trend" and year is not None and not q.years:
+        return question, f"年份筛选（{year}年）不适用于历年变化的问题，已按全部年份回答。"
     prefix, wanted = "", []
     if year is not None and not q.years:
         prefix += f"{year}年"
@@ -191,7 +197,7 @@ def apply_filters(question: str, history: list[str], year, level, catalog: Catal
         check = understand(candidate, history or None, catalog)
     except QuestionError:
         return question, ""
-    ok = (year is None or q.years or check.years == [year]) and (not add_level or check.level == level)
+    ok = (year is None or bool(q.years) or check.years == [year]) and (not add_level or check.level == level)
     if ok:
         return candidate, f"已按筛选条件（{'、'.join(wanted)}）提问：{candidate}"
     return question, f"筛选条件（{'、'.join(wanted)}）无法套用到这个问题，已按原问题回答。"
@@ -283,6 +289,10 @@ def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, 
 def answer_markdown(result: dict, note: str, names: dict[str, dict], store: FactStore | None) -> str:
     """The chat message of one answer: text (escaped), warnings, then its sources."""
     parts = []
+    summary = (result.get("interpretation") or {}).get("summary")
+    if summary:
+        parts.append(f'<div class="nb-interp">我理解为：{esc(summary)}</div>')
+        parts.append("")
     if note:
         parts.append(f'<div class="nb-note">{esc(note)}</div>')
         parts.append("")
@@ -572,6 +582,8 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
             button.click(lambda m, a, y, lv, q=q: ask_and_store(q, m, a, y, lv),
                          [messages, asked, year_filter, level_filter], outputs)
         reset.click(lambda: ("", *clear()), None, [box, chatbot, messages, asked, chart])
+        # The chat's own clear icon (🗑) must forget the conversation as well.
+        chatbot.clear(lambda: clear()[1:], None, [messages, asked, chart])
         picker.change(browse, picker, [meta, checks, tables, sections])
         demo.load(on_load, None, [tabs, picker, year_filter, level_filter, meta, checks, tables, sections])
     demo.nianbao_theme = THEME

@@ -78,7 +78,28 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
             return ask_back(store, catalog, query)
         if query.intent == "text":
             return answer_text(store, catalog, query, index_dir)
-        return compose(store, catalog, query)
+        result = compose(store, catalog, query)
+        if query.intent in ("lookup", "yesno") and len(query.bodies) == 1 and _EXPLAIN.search(question) \
+                and result.citations:
+            result = _with_explanation(result, store, catalog, query, index_dir)
+        return result
+
+
+# '是什么理由 / 最后是什么结果 / 为什么': the table gives the count, the text the story.
+_EXPLAIN = re.compile(r"什么结果|结果(?:如何|怎么样|怎样)|最后.{0,6}结果|怎么处理|为什么|原因|理由|什么情况|怎么回事")
+
+
+def _with_explanation(result: Answer, store: FactStore, catalog: Catalog, query: Query, index_dir) -> Answer:
+    """A figure answer followed by what the report's text says about it, when it says
+    anything (from both the facts and the passages)."""
+    text_query = Query(question=query.question, intent="text", bodies=list(query.bodies), years=list(query.years),
+                       text_query=query.question)
+    told = answer_text(store, catalog, text_query, index_dir)
+    if not told.citations or "：" not in told.answer:
+        return result
+    result.answer += "\n\n报告正文的说明：" + told.answer.split("：", 1)[1]
+    result.citations += told.citations
+    return result
 
 
 def ask_back(store: FactStore, catalog: Catalog, query: Query) -> Answer:
@@ -239,9 +260,14 @@ def _units(p: dict) -> list[str]:
     out = []
     for sent in sentences_of(text):
         sent = _strip_heading(sent).strip()
-        if len(sent) >= 6:
+        if len(sent) >= 6 and not _is_table_text(sent):
             out.append(sent)
     return out
+
+
+def _is_table_text(sent: str) -> bool:
+    """A table flattened into text: never a text answer (the facts hold its cells)."""
+    return len(re.findall(r"\d", sent)) > 8 and bool(_TABLE_TEXT.search(sent))
 
 
 _CN_NUM = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
@@ -374,8 +400,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
         if len(sent) < 12 or re.fullmatch(r"[\d\s年月日]+|.{2,20}(局|政府|委员会|办公室|办公厅)", sent):
             score -= 2.0  # a date or signature line
         digits = len(re.findall(r"\d", sent))
-        if digits > 8 and (digits > 0.15 * len(sent) or re.search(r"第二十条第|信息内容|申请人情况|勾稽关系", sent)) \
-                and not re.search(r"[，,]", sent):
+        if digits > 8 and digits > 0.15 * len(sent) and not re.search(r"[，,]", sent):
             score -= 3.0  # a table flattened into a line of text
         if p.get("rank"):
             score += 0.8 / p["rank"]
@@ -465,6 +490,10 @@ LIST_MAX_UNITS, LIST_MAX_CHARS = 16, 1200
 _ENDS = ("。", "！", "？", "；", ";", "：", ":", "!", "?")
 _PROBLEM_Q = re.compile(r"问题|不足|短板|差距|困难|弱项|毛病|缺点")
 _MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|以后|今后|明年|将怎么做|要怎么做|怎么改|如何改|举措")
+_TABLE_TEXT = re.compile(r"第二十条第|信息内容|申请人情况|[勾钩]稽关系|结果维持|本年新收政府信息公开申请数量|"
+                         r"本年制发件数|上一年项目数量|法人或其他组织|属于国家秘密|本机关不掌握|结转下年度继续办理|"
+                         r"信访举报投诉|(?:规章|规范性文件|行政许可|行政处罚|行政强制|重复申请)\d")
+_EXAMPLES_START = re.compile(r"(?:如|比如|例如|譬如|主要(?:是|有|表现|体现)|具体(?:是|有|表现)|包括|一方面)")
 _BARE_LEAD = re.compile(r"(?:主要|具体|分别|集中)?(?:是|有|为|表现在|体现在|如下)?[：:，,]?")  # '主要是：一是…'
 _MEASURE_LEAD = re.compile(r"将|改进|整改|下一步|打算|计划|措施|做好以下|抓好|努力方向|工作安排|针对|推动")
 
@@ -544,6 +573,8 @@ def _read_on(index_dir, p: dict, i: int, keywords: list[str], asks_list: bool,
             break  # '2025年，将重点从以下方面做好改进：一是…': the measures begin
         if prev.endswith(("：", ":", "，", ",")) or (asks_list and prev.endswith(("；", ";"))):
             pass  # the sentence goes on (for a list, the clauses of one item after another)
+        elif asks_list and len(out) == 1 and opens and _EXAMPLES_START.match(sent):
+            pass  # '…仍存在一定差距。如依申请公开工作规范性还有待提高、…等。'
         elif asks_list and not e and _enums(prev) and len(prev) <= 20:
             pass  # '二是主动意识需要增强。' is an item's title: its body follows
         elif asks_list and e and last is None and e[0][1] == 1 and (

@@ -535,13 +535,19 @@ def _aggregate(c: Composer) -> Answer:
            else f"{len(usable)} 份报告")
     if q.bodies and len(q.bodies) == 1:
         who = f"{usable[0].report.name}{years_text([v.report.year for v in usable if v.report.year])}"
-    if q.aggregate == "avg":
+    unreadable = [v for v in skipped if v.status == "uncertain"]
+    if unreadable:
+        # The true total is not known: say so before giving the partial one.
+        result = (f"无法给出准确{'平均' if q.aggregate == 'avg' else '合计'}：" + "、".join(
+            f"{c.who(v.report)}" for v in unreadable[:8]) + f"的{q.figure.name}读数不确定。"
+            f"其余 {len(usable)} 份报告合计 {fmt_number(round(total, 6))} {unit}。")
+    elif q.aggregate == "avg":
         result = f"{who}的{q.figure.name}平均为 {fmt_number(round(total / len(usable), 2))} {unit}" \
                  f"（{len(usable)} 份报告合计 {fmt_number(round(total, 6))} {unit}）。"
     else:
         scope = "" if q.bodies else f"{c.scope_words()}，"
         result = f"{scope}{who}的{q.figure.name}合计 {fmt_number(round(total, 6))} {unit}。"
-    if skipped:
+    if skipped and not unreadable:
         result += "未计入：" + "、".join(f"{c.who(v.report)}（{c.short_value(v)}）" for v in skipped) + "。"
     rows = [[v.report.name, str(v.report.year or ""), c.short_value(v)] for v in usable + skipped]
     return c.done(result + "\n\n" + c.table(["单位", "年份", q.figure.name], rows))
@@ -579,6 +585,21 @@ def _count(c: Composer) -> Answer:
     return c.done(text)
 
 
+def _could_exceed(v: F.FigureValue, bound: float, order: str) -> bool:
+    """Whether an unreadable figure could beat ``bound``: its cells' possible readings
+    decide when it is one cell with candidates; otherwise it could."""
+    if v.status == "blank":
+        return False  # 未填报 is not a number the report states
+    cells = [x for x in v.cells if not x.blank]
+    if len(cells) != 1 or not cells[0].candidates:
+        return True
+    try:
+        readings = [float(x) for x in cells[0].candidates]
+    except ValueError:
+        return True
+    return any(r > bound for r in readings) if order == "desc" else any(r < bound for r in readings)
+
+
 def _rank(c: Composer) -> Answer:
     q = c.q
     refs = c.scope(latest_only=not q.bodies)
@@ -594,6 +615,19 @@ def _rank(c: Composer) -> Answer:
         c.cite_value(v)
     word = "最多" if q.order == "desc" else "最少"
     note = "" if q.years or q.bodies else "（未指定年份，各单位取最新一期报告）"
+    # A report whose figure cannot be read may be the one asked for: say so first.
+    doubtful = [v for v in skipped if _could_exceed(v, top[-1].number, q.order)]
+    if doubtful:
+        text = (f"无法确定{c.scope_words()}中{q.figure.name}{word}的是哪个：" + "、".join(
+            f"{c.who(v.report)}（{c.short_value(v)}）" for v in doubtful[:8]) + " 的数字无法读出，可能排在前面。"
+            f"在数字可读的 {len(usable)} 份报告中，" + "、".join(
+                f"{c.who(v.report)}（{v.text_value} {v.unit}）" for v in top[:max(k, 3)]) + f" 居前{note}。")
+        for v in doubtful[:8]:
+            c.cite_value(v)
+        shown = usable[:max(k, min(5, len(usable)))]
+        rows = [[str(i + 1), v.report.name, str(v.report.year or ""), f"{v.text_value}", v.unit]
+                for i, v in enumerate(shown)]
+        return c.done(text + "\n\n" + c.table(["名次", "单位", "年份", q.figure.name, "计量单位"], rows))
     if len(top) == 1:
         v = top[0]
         ties = [u for u in usable[1:] if u.number == v.number]

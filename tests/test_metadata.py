@@ -7,9 +7,16 @@ from index.load import load_document
 from index.metadata import extract_metadata, level_of, short_name_of
 
 GOLDEN_NAMES = [p.stem for p in golden_files()]
+# Known gap (issue 9, failure class 2): 片区管理局 took over the former 乡镇 governments, so
+# their level is township, but the extractor classes them department (body and year are
+# right). strict: an entry that starts passing fails here until it is removed.
+LEVEL_KNOWN_WRONG = {"p001_junshan_2020", "p003_junshan_2024", "p004_haitan_2019", "p006_haitan_2022",
+                     "p008_jinjing_2019", "p011_jinjing_2024", "p014_suping_2024"}
 
 
-@pytest.mark.parametrize("name", GOLDEN_NAMES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
+    strict=True, reason="issue 9: 片区管理局 classed department, not township")) if n in LEVEL_KNOWN_WRONG else n
+    for n in GOLDEN_NAMES])
 def test_metadata_matches_golden(name):
     golden = load_golden(name)
     meta = extract_metadata(load_document(fixture_path(golden)))

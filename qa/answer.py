@@ -146,7 +146,7 @@ _SECTION_HINTS = [
 _EXPANSIONS = [(re.compile(r"处理费|收费|收钱|费用"), ("收费", "收取", "处理费")),
                (re.compile(r"问题|不足|毛病|缺点|短板|差距|薄弱"), ("存在", "问题", "不足", "有待")),
                (re.compile(r"改进|整改|措施|打算|准备|下一步|以后|今后|明年|将怎么做|要怎么做|计划"),
-                ("改进", "措施", "整改", "加强", "进一步")),
+                ("改进", "措施", "整改", "加强", "进一步", "下一步", "抓好", "推进")),
                (re.compile(r"培训|学习"), ("培训", "学习")),
                (re.compile(r"平台|渠道|网站"), ("网站", "平台", "公众号", "渠道"))]
 
@@ -380,6 +380,12 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
             words += 0.5 * sum(math.log(1 + n / (1 + df[w])) for w in keywords
                                if w in title and w not in sent and w not in heading)
         score = words
+        if asks_measures and not _PROBLEM_Q.search(question):
+            # 打算怎么改进: a sentence that announces measures, not one that states problems
+            if _MEASURE_LEAD.search(sent):
+                score += 1.0
+            elif _PROBLEM_WORDS.search(sent):
+                score -= 1.5
         if heading and problems_only and _MEASURE_Q.search(heading):
             score -= 1.5  # under （二）改进情况 when the question asks for the problems
         elif heading and asks_measures and _PROBLEM_Q.search(heading) and not _MEASURE_Q.search(heading):
@@ -493,6 +499,7 @@ _MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|以后|�
 _TABLE_TEXT = re.compile(r"第二十条第|信息内容|申请人情况|[勾钩]稽关系|结果维持|本年新收政府信息公开申请数量|"
                          r"本年制发件数|上一年项目数量|法人或其他组织|属于国家秘密|本机关不掌握|结转下年度继续办理|"
                          r"信访举报投诉|(?:规章|规范性文件|行政许可|行政处罚|行政强制|重复申请)\d")
+_PROBLEM_WORDS = re.compile(r"有待|不足|不够|欠缺|差距|短板|薄弱|问题")
 _EXAMPLES_START = re.compile(r"(?:如|比如|例如|譬如|主要(?:是|有|表现|体现)|具体(?:是|有|表现)|包括|一方面)")
 _BARE_LEAD = re.compile(r"(?:主要|具体|分别|集中)?(?:是|有|为|表现在|体现在|如下)?[：:，,]?")  # '主要是：一是…'
 _MEASURE_LEAD = re.compile(r"将|改进|整改|下一步|打算|计划|措施|做好以下|抓好|努力方向|工作安排|针对|推动")

@@ -29,7 +29,7 @@ import re
 import unicodedata
 
 import numpy as np
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 # Administrative words people abbreviate (the long form, the short one).
@@ -225,8 +225,10 @@ class NameMatcher:
         return sorted(found)
 
     def nearest(self, mention: str, limit: int = 5) -> list[str]:
-        """The known names closest to a mention that matched none (for 'did you mean')."""
-        choices = [n for n, _, region in self.names if not region and len(n) >= 3]
-        hits = process.extract(clean_name(mention), choices, scorer=Levenshtein.normalized_similarity,
-                               limit=limit * 3, score_cutoff=0.34)
-        return [name for name, _score, _ in hits][:limit]
+        """The known names closest to a mention that matched none (for 'did you mean'):
+        compared without their region prefixes (平潭文旅局 ~ 旅文局, not ~ 平潭公安局),
+        by rapidfuzz's ratio (shared characters in order)."""
+        _, core = split_region(clean_name(mention))
+        choices = [n for n, _, region in self.names if not region and len(n) >= 3 and not split_region(n)[0]]
+        hits = process.extract(core, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=50)
+        return [name for name, _score, _ in hits]

@@ -70,3 +70,24 @@ def full_index(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("full_index")
     build(inputs, index_dir, progress=False, stages=default_stages())
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory):
+    """An index of every report in tests/fixtures (the five samples, the 15 real
+    reports and the 93 Pingtan reports: 113), with passages and BM25 but no vectors
+    (text answers use BM25), built once per test session: what the blind set runs on."""
+    import shutil
+
+    from index.build import build
+    from index.retrieval_stage import RetrievalStage
+
+    inputs = tmp_path_factory.mktemp("corpus_reports")
+    sources = list((TESTS.parent / "data").glob("*")) + list((FIXTURES / "real").glob("r*")) + \
+        list((FIXTURES / "pingtan").glob("p*.txt"))
+    for path in sources:
+        if path.is_file():
+            shutil.copy(path, inputs / path.name)
+    index_dir = tmp_path_factory.mktemp("corpus_index")
+    build(inputs, index_dir, progress=False, stages=[RetrievalStage(dense=False)])
+    return index_dir

@@ -27,8 +27,12 @@ the build applies to what was read (``scripts/build_index.py --metadata FILE.csv
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .document import Document
 
@@ -368,3 +372,163 @@ def extract_metadata(doc: Document) -> ReportMeta:
         problems=problems,
     )
 
+
+# --- Staff overrides -------------------------------------------------------------------
+
+OVERRIDE_COLUMNS = ("file", "body", "short_name", "level", "region", "parent_region")
+# What an override can change, as ReportMeta fields (region/parent_region fill the
+# province/city/county slot their name belongs to).
+OVERRIDDEN_FIELDS = ("body", "short_name", "level", "province", "city", "county")
+
+
+class MetadataFileError(ValueError):
+    """A staff metadata file that cannot be used; the message names the file, the line
+    and the allowed values."""
+
+
+@dataclass(frozen=True)
+class Override:
+    """One row of the staff file: a report's file, or a body as read, and what to set."""
+    line: int
+    file: str | None = None
+    body: str | None = None
+    short_name: str | None = None
+    level: str | None = None
+    slots: tuple[tuple[str, str], ...] = ()  # (province/city/county, name) from region/parent_region
+
+    def describe(self) -> str:
+        return f"line {self.line} ({'file ' + self.file if self.file else 'body ' + (self.body or '')})"
+
+
+def _same_file(row_file: str, source_file: str) -> bool:
+    source = source_file.replace("\\", "/")
+    return row_file.replace("\\", "/") in (source, source.rsplit("/", 1)[-1])
+
+
+@dataclass
+class Overrides:
+    """The rows of a staff metadata file (read_overrides). A row with a ``file`` matches
+    that report (its path under the input folder, or its file name) and may rename its
+    body; a row without one matches every report whose body was read as its ``body``.
+    A report's body rows apply first, then its file row."""
+    path: str
+    sha256: str
+    rows: list[Override]
+
+    def file_row(self, source_file: str) -> Override | None:
+        return next((r for r in self.rows if r.file and _same_file(r.file, source_file)), None)
+
+    def body_rows(self, *bodies: str) -> list[Override]:
+        names = {_name(b) for b in bodies if b}
+        return [r for r in self.rows if not r.file and _name(r.body or "") in names]
+
+    def matches(self, source_file: str, body: str) -> bool:
+        return bool(self.file_row(source_file) or self.body_rows(body))
+
+    def apply(self, meta: ReportMeta, source_file: str) -> dict[str, list]:
+        """Set what the rows matching this report give; return {field: [read, set]}
+        for each field that changed."""
+        read = {f: getattr(meta, f) for f in OVERRIDDEN_FIELDS}
+        file_row = self.file_row(source_file)
+        if file_row and file_row.body:
+            # A renamed body: its short name, level and regions follow the new name
+            # unless the row gives them too.
+            meta.body = file_row.body
+            meta.short_name, meta.level = short_name_of(meta.body), level_of(meta.body)
+            meta.province, meta.city, meta.county = regions_of(meta.body)
+        for row in self.body_rows(read["body"], meta.body) + ([file_row] if file_row else []):
+            meta.short_name = row.short_name or meta.short_name
+            meta.level = row.level or meta.level
+            for slot, name in row.slots:
+                setattr(meta, slot, name)
+        return {f: [read[f], getattr(meta, f)] for f in OVERRIDDEN_FIELDS if read[f] != getattr(meta, f)}
+
+    def unmatched(self, source_files: set[str], bodies: set[str]) -> list[Override]:
+        """Rows that match no report: a file not in the index, a body no report has."""
+        names = {_name(b) for b in bodies if b}
+        return [r for r in self.rows
+                if (r.file and not any(_same_file(r.file, s) for s in source_files))
+                or (not r.file and _name(r.body or "") not in names)]
+
+
+def _region_slots(region: str, parent: str, where: str) -> tuple[tuple[str, str], ...]:
+    """The province/city/county slots a row's region and parent region fill. The parent
+    sits above the region: a region whose name reads as the parent's level moves one
+    slot down (昆山市 under 苏州市 is a county-level city)."""
+    slots: list[tuple[str, str]] = []
+    above = -1
+    for column, name in (("parent_region", parent), ("region", region)):
+        if not name:
+            continue
+        level = region_level(_name(name))
+        if level not in _SLOTS:
+            raise MetadataFileError(f"{where}: {column} {name!r} is not a place name ending in 省, 自治区, 市, 州, "
+                                    f"盟, 地区, 县, 旗, 区 or a zone (综合实验区, 新区, 开发区 …)")
+        slot = max(_SLOTS.index(level), above + 1)
+        if slot >= len(_SLOTS):
+            raise MetadataFileError(f"{where}: region {name!r} cannot sit below parent_region {parent!r} "
+                                    f"(a region is a province, city or county)")
+        slots.append((_SLOTS[slot], _name(name)))
+        above = slot
+    return tuple(slots)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):  # gb18030: a CSV saved by Excel on Chinese Windows
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise MetadataFileError(f"metadata file {path}: not UTF-8 or GB18030 text")
+
+
+def read_overrides(path: str | Path) -> Overrides:
+    """Read and check a staff metadata file (CSV, header row, columns OVERRIDE_COLUMNS,
+    empty cells change nothing). Raises MetadataFileError naming the first problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise MetadataFileError(f"metadata file {path}: cannot read it ({error.strerror or error})") from None
+    text = _decode(data, path)
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first and "," not in first else ",")
+    header = [h.strip() for h in next(reader, [])]
+    allowed = ", ".join(OVERRIDE_COLUMNS)
+    if not any(header):
+        raise MetadataFileError(f"metadata file {path} is empty: it needs a header row with columns {allowed}")
+    unknown = [h for h in header if h not in OVERRIDE_COLUMNS]
+    if unknown:
+        raise MetadataFileError(f"metadata file {path}: unknown column {', '.join(map(repr, unknown))}; "
+                                f"allowed columns: {allowed}")
+    if len(set(header)) < len(header):
+        raise MetadataFileError(f"metadata file {path}: a column is named twice in {header}")
+    if "file" not in header and "body" not in header:
+        raise MetadataFileError(f"metadata file {path}: needs a 'file' or a 'body' column to say which reports "
+                                f"a row is for (allowed columns: {allowed})")
+    rows: list[Override] = []
+    seen: dict[tuple[str, str], int] = {}
+    for cells in reader:
+        where = f"metadata file {path}, line {reader.line_num}"
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            raise MetadataFileError(f"{where}: {len(cells)} cells but the header has {len(header)} columns")
+        values = {h: c.strip() if h in ("file", "level") else plain_title(c) for h, c in zip(header, cells)}
+        if not any(values.values()):
+            continue  # a blank line
+        file, body, level = values.get("file"), values.get("body"), values.get("level")
+        if not file and not body:
+            raise MetadataFileError(f"{where}: give the report's file or its body as read")
+        if level and level not in LEVELS:
+            raise MetadataFileError(f"{where}: level {level!r} is not one of: {', '.join(LEVELS)}")
+        row = Override(line=reader.line_num, file=file or None, body=body or None,
+                       short_name=values.get("short_name") or None, level=level or None,
+                       slots=_region_slots(values.get("region", ""), values.get("parent_region", ""), where))
+        if not file and not (row.short_name or row.level or row.slots):
+            raise MetadataFileError(f"{where}: the row for body {body!r} sets nothing (give short_name, level, "
+                                    f"region or parent_region; to rename a body, give its file)")
+        key = ("file", file) if file else ("body", _name(body))
+        if key in seen:
+            raise MetadataFileError(f"{where}: {key[0]} {key[1]!r} is already on line {seen[key]}")
+        seen[key] = reader.line_num
+        rows.append(row)
+    return Overrides(path=str(path), sha256=hashlib.sha256(data).hexdigest(), rows=rows)

@@ -139,7 +139,9 @@ def _fix_ocr(name: str) -> str:
 DEPARTMENT_ABBREVIATIONS = {"科委": "科学技术委员会", "发改局": "发展和改革局", "发改委": "发展和改革委员会",
                             "管委会": "管理委员会", "市府办": "市人民政府办公室"}
 _NOT_PLACE = "与请向在由和对的于及将为按照经据报送是了"
-_REGION = rf"[^\W\d_{_NOT_PLACE}]{{2,4}}?(?:省|自治区|市|州|盟|县|区|旗)"
+# A zone's own name is two characters (平潭综合实验区, 雄安新区): a longer run before
+# 综合实验区 is page text ('…信息公开平潭综合实验区').
+_REGION = rf"(?:[^\W\d_{_NOT_PLACE}]{{2}}(?:综合实验区|新区)|[^\W\d_{_NOT_PLACE}]{{2,4}}?(?:省|自治区|市|州|盟|县|区|旗))"
 
 
 # Where a title's body name ends: its year, letter wording, or the report's own name.

@@ -165,6 +165,17 @@ def test_body_named_only_by_the_crawler_publisher_field(tmp_path):
     assert (meta.body, meta.year) == ("平潭综合实验区国有资产管理局", 2019)
 
 
+def test_title_naming_the_body_by_its_everyday_name_is_completed_from_the_text(tmp_path):
+    """'君山片区2020年…' → the 管理局 the text spells out, with its zone in front."""
+    source = FIXTURES / "pingtan" / "p001_junshan_2020.txt"
+    text = source.read_text(encoding="utf-8")
+    path = tmp_path / source.name
+    path.write_text(text.replace("平潭综合实验区君山片区管理局2020年", "君山片区2020年"), encoding="utf-8")
+    assert "平潭综合实验区君山片区管理局" in path.read_text(encoding="utf-8")  # the page's breadcrumb
+    meta = extract_metadata(load_document(path))
+    assert (meta.body, meta.level, meta.city) == ("平潭综合实验区君山片区管理局", "township", "平潭综合实验区")
+
+
 # --- The level rule table ---------------------------------------------------------------
 
 LEVEL_EXAMPLES = [

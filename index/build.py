@@ -9,10 +9,17 @@ A build copies the current store into a new build directory, re-parses only file
 whose content hash changed, drops reports whose file is gone, and only then points
 ``current`` at it (an atomic rename). A build that crashes or is interrupted leaves
 ``current`` and what it serves untouched.
+
+Staff metadata overrides (``metadata_file``, see index.metadata.read_overrides) are
+applied to each report as it is parsed, before it is stored or passed to the stages.
+``build_info`` records the file, its sha256 and every report it changed
+(``metadata_overridden``: source file -> {field: [read, set]}); when the file changes,
+the reports it overrode before or overrides now are read again.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -26,6 +33,7 @@ from tqdm import tqdm
 from . import store
 from .document import IngestError
 from .load import is_supported
+from .metadata import Overrides, read_overrides
 from .parse import file_hash, parse_report
 
 
@@ -53,6 +61,10 @@ class BuildSummary:
     # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'other' is the rest (hashing,
     # copying the served build, switching)
     timings: dict[str, float] = field(default_factory=dict)
+    # staff metadata overrides: {source file: {field: [read, set]}} for the reports
+    # parsed in this build, and the rows of the file that match no report in the index
+    overridden: dict[str, dict] = field(default_factory=dict)
+    overrides_unmatched: list[str] = field(default_factory=list)
 
 
 def current_dir(index_dir: str | Path) -> Path | None:
@@ -121,11 +133,14 @@ class BuildStage:
 
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
-          stages: list[BuildStage] | None = None) -> BuildSummary:
+          stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None) -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
-    before the new build is switched in."""
+    before the new build is switched in. ``metadata_file`` is a staff override CSV
+    (index.metadata.read_overrides); a bad one raises MetadataFileError before
+    anything is written."""
+    overrides = read_overrides(metadata_file) if metadata_file else None
     stages = stages or []
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0}
@@ -150,6 +165,9 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                  for row in db.execute("SELECT id, source_file, content_hash FROM reports")}
         hashed = {row["source_file"]: (row["size"], row["mtime_ns"], row["content_hash"])
                   for row in db.execute("SELECT * FROM file_stats")}
+        previous_info = store.info(db)
+        overridden: dict[str, dict] = json.loads(previous_info.get("metadata_overridden") or "{}")
+        reread = _reread_for_overrides(db, previous_info, overrides, overridden)
         files = find_reports(input_dir)
         seen: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
@@ -161,9 +179,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 continue
             seen.add(source)
             digest = _content_hash(db, path, source, hashed.get(source))
-            if source in known and known[source][1] == digest:
+            if source in known and known[source][1] == digest and source not in reread:
                 summary.unchanged += 1
                 continue
+            overridden.pop(source, None)
             t0 = time.perf_counter()
             try:
                 parsed = parse_report(path, source_file=source)
@@ -179,6 +198,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 continue
             t1 = time.perf_counter()
             clock["parse"] += t1 - t0
+            if overrides:
+                changes = overrides.apply(parsed.meta, source)
+                if changes:
+                    overridden[source] = summary.overridden[source] = changes
             parsed.id = _unique_id(parsed.id, source, known, used_ids)
             used_ids.add(parsed.id)
             store.save_report(db, parsed)
@@ -192,6 +215,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         db.executemany("DELETE FROM file_stats WHERE source_file = ?", [(s,) for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:
+                overridden.pop(source, None)
                 store.delete_report(db, rid)
                 db.commit()
                 for stage in stages:
@@ -199,7 +223,12 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 summary.removed.append(source)
         summary.total_reports = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
-                       report_count=summary.total_reports)
+                       report_count=summary.total_reports,
+                       metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
+                       metadata_sha256=overrides.sha256 if overrides else "",
+                       metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))
+        if overrides:
+            summary.overrides_unmatched = [row.describe() for row in _unmatched(db, overrides, overridden)]
         db.commit()
         for stage in stages:
             stage.finish(partial)
@@ -221,6 +250,26 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     clock["other"] = max(0.0, summary.seconds - sum(clock.values()))
     summary.timings = {name: round(seconds, 3) for name, seconds in clock.items()}
     return summary
+
+
+def _reread_for_overrides(db: sqlite3.Connection, info: dict[str, str], overrides: Overrides | None,
+                          overridden: dict[str, dict]) -> set[str]:
+    """Unchanged files to read again because the override file changed since the last
+    build: those it overrode then (to undo) and those it overrides now."""
+    if info.get("metadata_sha256", "") == (overrides.sha256 if overrides else ""):
+        return set()
+    reread = set(overridden)
+    if overrides:
+        # A report not overridden before is stored with the body it was read with.
+        reread |= {row["source_file"] for row in db.execute("SELECT source_file, body FROM reports")
+                   if overrides.matches(row["source_file"], row["body"] or "")}
+    return reread
+
+
+def _unmatched(db: sqlite3.Connection, overrides: Overrides, overridden: dict[str, dict]):
+    rows = db.execute("SELECT source_file, body FROM reports").fetchall()
+    bodies = {r["body"] or "" for r in rows} | {c["body"][0] for c in overridden.values() if "body" in c}
+    return overrides.unmatched({r["source_file"] for r in rows}, bodies)
 
 
 def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:

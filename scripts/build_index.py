@@ -6,7 +6,13 @@
 Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
 changed files), then prints a summary: reports indexed, tables found per report,
 uncertain cells, failed checks, and rejected files with the reason. Exit status 0
-even when some files are rejected (they are listed); 1 when the build itself fails.
+even when some files are rejected (they are listed); 1 when the build itself fails or
+the --metadata file is unusable (nothing is written then).
+
+    python scripts/build_index.py --input data --index var/index --metadata bodies.csv
+
+applies a staff metadata file (columns file, body, short_name, level, region,
+parent_region; see README) to what was read from the reports.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index.build import build  # noqa: E402
+from index.metadata import MetadataFileError  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
 
 
@@ -38,6 +45,14 @@ def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
             print(f"  {source}: {reason}", file=out)
     else:
         print("files rejected: 0", file=out)
+    if summary.overridden or summary.overrides_unmatched:
+        print(f"metadata overridden: {len(summary.overridden)} reports", file=out)
+        if per_report:
+            for source, changes in summary.overridden.items():
+                told = "; ".join(f"{name} {read or '-'} → {new or '-'}" for name, (read, new) in changes.items())
+                print(f"  {source}: {told}", file=out)
+        for row in summary.overrides_unmatched:
+            print(f"  metadata row matching no report: {row}", file=out)
     split = ", ".join(f"{name} {seconds:.1f}" for name, seconds in summary.timings.items())
     print(f"time: {summary.seconds:.1f} s ({split})", file=out)
 
@@ -53,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="passages and BM25 without embeddings (fast; dense and hybrid search find nothing)")
     parser.add_argument("--no-passages", action="store_true",
                         help="structured store only: skip passages, embeddings and the BM25 index")
+    parser.add_argument("--metadata", metavar="FILE.csv",
+                        help="staff metadata overrides: CSV with columns file, body, short_name, level, region, "
+                             "parent_region (see README)")
     args = parser.parse_args(argv)
     stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings)]
     try:
-        summary = build(args.input, args.index, progress=not args.quiet, stages=stages)
-    except FileNotFoundError as error:
+        summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
+                        metadata_file=args.metadata)
+    except (FileNotFoundError, MetadataFileError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     print_summary(summary, per_report=not args.brief)

@@ -327,9 +327,11 @@ def regions_of(body: str) -> tuple[str | None, str | None, str | None]:
     return found.get("province"), found.get("city"), found.get("county")
 
 
-def _find_doc_number(doc: Document):
-    """The report's own 文号: a line of its own near the top, or a crawler's 文号 field
-    (文号 cited inside sentences belong to other documents)."""
+def _find_doc_number(doc: Document, title: str = ""):
+    """The report's own 文号: a line of its own near the top, a crawler's 文号 field, or
+    a 文号 standing right before the report's title (a web page prints it above the
+    heading: '岚经发〔2021〕17号 平潭综合实验区经济发展局2020年…'). 文号 cited inside
+    sentences belong to other documents."""
     field_value = doc.source_fields.get("文号", "").strip()
     if field_value and _DOC_NUMBER.fullmatch(field_value):
         return _DOC_NUMBER.fullmatch(field_value)
@@ -338,6 +340,12 @@ def _find_doc_number(doc: Document):
         match = _DOC_NUMBER.fullmatch(text)
         if match:
             return match
+    head = re.sub(r"\s+", "", title)[:6]
+    if len(head) >= 4:
+        opening = re.sub(r"[ \t\u3000]+", "", doc.text[:4000])
+        for match in _DOC_NUMBER.finditer(opening):
+            if opening[match.end():match.end() + len(head)] == head:
+                return match
     return None
 
 
@@ -351,7 +359,7 @@ def extract_metadata(doc: Document) -> ReportMeta:
     body = find_body(title, text, doc.source_fields)
     if not body:
         problems.append("issuing body not found")
-    number = _find_doc_number(doc)
+    number = _find_doc_number(doc, title)
     fields = "\n".join(f"{k}: {v}" for k, v in doc.source_fields.items())
     published = _PUBLISH.search(fields) or _PUBLISH.search(text[:5000])
     if not published:

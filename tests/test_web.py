@@ -10,6 +10,7 @@ onerror>, checks that report text is shown as text and never runs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -315,6 +316,32 @@ def test_report_text_is_shown_as_text_and_never_runs(xss_site, browser):
         p.close()
 
 
+def test_interpretation_line_and_the_chat_clear_icon_forgets(site, browser):
+    """Issue 9: each answer says how the question was understood (我理解为：…), and the
+    chat's own clear icon forgets the conversation (before: the old context still steered
+    the next answer)."""
+    p = Page(browser)
+    page = p.page
+    try:
+        page.goto(site)
+        page.wait_for_selector("#nb-question textarea")
+        first = ask(page, "柔远镇2020年行政处罚多少件？", 0)
+        line = first.locator(".nb-interp")
+        assert line.inner_text().startswith("我理解为：柔远镇，2020年，行政处罚")
+        labels = page.locator("#nb-chat button").evaluate_all(
+            "bs => bs.map(b => b.getAttribute('aria-label') || b.getAttribute('title') || '')")
+        clear_icon = page.locator("#nb-chat").get_by_role("button", name=re.compile(r"clear|清", re.I))
+        assert clear_icon.count() >= 1, f"no clear icon among the chat's buttons: {labels}"
+        clear_icon.first.click()
+        page.wait_for_function("""() => document.querySelectorAll("#nb-chat [data-testid='bot']").length == 0""")
+        after = ask(page, "那2021年呢？", 0)
+        text = after.inner_text()
+        assert "柔远镇" not in text and "行政处罚为" not in text  # nothing left to follow up on
+        assert p.outside() == []
+    finally:
+        p.close()
+
+
 def test_filters_are_added_only_when_understood(tmp_path):
     """Unit check of the filter rewrite (no browser needed, but kept with the page tests)."""
     from index.factstore import open_fact_store
@@ -334,6 +361,12 @@ def test_filters_are_added_only_when_understood(tmp_path):
     assert q == "柔远镇2020年行政处罚多少件？"  # the question says year and body itself
     q, _ = apply_filters("那行政处罚呢？", ["哪些乡镇2021年没有收到申请"], "", "", catalog)
     assert q == "那行政处罚呢？"
+    # A year filter set on the page beats the year an earlier question named (issue 9).
+    q, note = apply_filters("那行政处罚呢？", ["哪些乡镇2021年没有收到申请"], "2020", "", catalog)
+    assert "2020年" in q and "已按筛选条件" in note
+    # A trend spans years: the year filter does not narrow it to one report.
+    q, note = apply_filters("交岔乡历年收到的申请是怎么变化的", [], "2020", "", catalog)
+    assert q == "交岔乡历年收到的申请是怎么变化的" and "不适用" in note
 
 
 def test_chart_for_trend_and_none_for_single_lookup():

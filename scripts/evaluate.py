@@ -63,16 +63,18 @@ def _squash(text: str) -> str:
 # An answer that declines or asks back states no figure, whatever numbers it lists.
 _DECLINES = re.compile(r"^(?:索引中(?:还)?没有|没有找到|报告中没有|无法|不能确定|没有看懂|您问的是|请问您|"
                        r"[^。]{0,40}(?:读数不确定|未填报|没有.{0,20}报告))")
+_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}-\d{2}")
 _FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 
 
 def states_figure(answer: str, question: str) -> bool:
     """Whether an answer's first sentence states a number as fact: a number that is
-    not a year (2021年, 2019–2025) and not one of ``question`` (the question and the
-    figures it expects)."""
+    not a year (2021年, 2019–2025) or part of a date (9月1日), and not one of
+    ``question`` (the question and the figures it expects)."""
     first = re.split(r"[。\n]", answer.strip(), maxsplit=1)[0]
     if not first or _DECLINES.search(first):
         return False
+    first = _DATE.sub("", first)  # a date is not a figure
     asked = set(_FIGURE.findall(question))
     for m in _FIGURE.finditer(first):
         number, after = m.group(0), first[m.end():m.end() + 1]

@@ -337,6 +337,8 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
     asks_measures = bool(_MEASURE_Q.search(question))
     ref_by_id = {r.id: r for r in refs}
 
+    if _ABOUT_Q.search(question) and not asks_count and len(refs) == 1:
+        return _about(c, store, refs[0])
     if _DONE_Q.search(question) and not asks_count and len(refs) == 1:
         outline = _work_outline(store, refs[0])
         if outline is not None:
@@ -403,7 +405,14 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
         if _SUBHEAD.match(sent):
             score -= 1.0  # a bare heading such as （一）存在问题。
         if len(set(_OVERVIEW.findall(sent))) >= 3:
-            score -= 3.0  # '全文包括总体情况、…、存在的主要问题及改进情况…': the report's outline
+            # '全文包括总体情况、…、存在的主要问题及改进情况…': the report's outline answers
+            # only '报告是关于什么的 / 包括哪些内容'
+            if _ABOUT_Q.search(question):
+                words, score = words + 1.0, score + 4.0
+            else:
+                score -= 3.0
+        if _CONTACT.search(sent) and not _CONTACT_Q.search(question):
+            continue  # a telephone or address line answers only a question about contacts
         if len(sent) < 12 or re.fullmatch(r"[\d\s年月日]+|.{2,20}(局|政府|委员会|办公室|办公厅)", sent):
             score -= 2.0  # a date or signature line
         digits = len(re.findall(r"\d", sent))
@@ -480,6 +489,21 @@ def _work_outline(store: FactStore, ref) -> tuple[dict, list[str]] | None:
     return (section, items) if len(items) >= 2 else None
 
 
+def _about(c: Composer, store: FactStore, ref) -> Answer:
+    """'报告是关于什么的 / 包括哪些内容': the report's parts as printed, and what its
+    first part covers."""
+    sections = [sec for sec in store.sections([ref.id]) if sec["number"] and 1 <= sec["number"] <= 6]
+    titles = [section_title(sec, sec["number"]) for sec in sorted(sections, key=lambda x: x["number"])]
+    if not titles:
+        return c.done("报告中没有找到可以回答这个问题的文字。")
+    text = f"{c.who(ref)}报告是该单位的政府信息公开工作年度报告，分为：" + "；".join(titles) + "。"
+    outline = _work_outline(store, ref)
+    if outline is not None:
+        text += f"其中{section_title(outline[0], 1)}包括：" + "；".join(outline[1]) + "。"
+    c.cite_report(ref, 0, quote=ref.title or ref.body)
+    return c.done(text)
+
+
 def _section_label(p: dict) -> str:
     """The section a passage is in, as printed when the heading is a numbered section
     heading ('五、存在的主要问题及改进措施'), else the standard one ('（一）主要问题' is a
@@ -500,6 +524,9 @@ _MEASURE_Q = re.compile(r"措施|改进|整改|打算|计划|下一步|(?<![月�
 _TABLE_TEXT = re.compile(r"第二十条第|信息内容|申请人情况|[勾钩]稽关系|结果维持|本年新收政府信息公开申请数量|"
                          r"本年制发件数|上一年项目数量|法人或其他组织|属于国家秘密|本机关不掌握|结转下年度继续办理|"
                          r"信访举报投诉|(?:规章|规范性文件|行政许可|行政处罚|行政强制|重复申请)\d")
+_ABOUT_Q = re.compile(r"关于什么|讲什么|讲了什么|说了什么|哪些内容|什么内容|包括哪些|包含哪些|主要内容|哪几个部分|哪些部分")
+_CONTACT = re.compile(r"\d{3,4}-\d{7,8}|电子邮箱|邮编|@\w+\.")
+_CONTACT_Q = re.compile(r"电话号码|联系|邮箱|地址|传真|怎么找|打什么电话")
 _PROBLEM_WORDS = re.compile(r"有待|不足|不够|欠缺|差距|短板|薄弱|问题")
 _EXAMPLES_START = re.compile(r"(?:如|比如|例如|譬如|主要(?:是|有|表现|体现)|具体(?:是|有|表现)|包括|一方面)")
 _BARE_LEAD = re.compile(r"(?:主要|具体|分别|集中)?(?:是|有|为|表现在|体现在|如下)?[：:，,]?")  # '主要是：一是…'

@@ -18,7 +18,7 @@ FIELDS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"文号|发文字号"), "doc_number"),
     (re.compile(r"哪天|什么时候|何时|发布(?:时间|日期)|公开日期|公布日期|成文日期|发布的|公开的|公布的|印发"), "publish_date"),
     (re.compile(r"链接|网址|原文地址|原文"), "official_url"),
-    (re.compile(r"格式|模板|版本|哪一?版"), "template"),
+    (re.compile(r"格式|模板|版本|哪一?版|哪一?种表|什么表格|哪套表|表格样式"), "template"),
     (re.compile(r"哪个(?:县|市|区|省|地方)|哪里|什么地方|所属|属于哪|下面|隶属|哪个地区"), "region"),
     (re.compile(r"级别|哪一?级|层级"), "level"),
 ]

@@ -187,10 +187,13 @@ class NameMatcher:
         self.names = sorted(names, key=lambda x: -len(x[0]))
         self.rank = {name: i for i, (name, _, _) in enumerate(self.names)}
         self.lengths = sorted({len(n) for n, _, _ in self.names}, reverse=True)
-        self.by_length: dict[int, list[str]] = {}
+        # Names of three or more characters by (length, last character): a misspelt name
+        # keeps its length and its type word (局, 镇, 片区).
+        self.by_end: dict[tuple[int, str], list[str]] = {}
         for name, _, _ in self.names:
             if len(name) >= 3:
-                self.by_length.setdefault(len(name), []).append(name)
+                self.by_end.setdefault((len(name), name[-1]), []).append(name)
+        self.lengths_near = sorted({n for n, _ in self.by_end})
 
     def exact(self, text: str) -> list[tuple[int, int]]:
         """(name rank, start) of every occurrence of a name in text, in matching order."""
@@ -205,23 +208,23 @@ class NameMatcher:
     def near(self, text: str) -> list[tuple[int, int]]:
         """(name rank, start) of windows of text one substitution away from a name of
         three or more characters that keeps its last character (the type word: 局,
-        片区, 镇), in matching order. Only runs of Chinese characters are tried."""
+        片区, 镇), in matching order. Only runs of Chinese characters are tried, and only
+        windows that end like some name."""
         found = set()
-        windows: dict[int, list[tuple[int, str]]] = {}
+        windows: dict[tuple[int, str], list[tuple[int, str]]] = {}
         for run in _HAN_RUN.finditer(text):
             chunk = run.group(0)
-            for n in self.by_length:
+            for n in self.lengths_near:
                 for i in range(len(chunk) - n + 1):
-                    if chunk[i] not in _QUESTION_START:
-                        windows.setdefault(n, []).append((run.start() + i, chunk[i:i + n]))
-        for n, spans in windows.items():
-            names = self.by_length[n]
-            # One matrix per length: distance ≤ 1 marks a window one substitution away.
+                    key = (n, chunk[i + n - 1])
+                    if key in self.by_end and chunk[i] not in _QUESTION_START:
+                        windows.setdefault(key, []).append((run.start() + i, chunk[i:i + n]))
+        for key, spans in windows.items():
+            names = self.by_end[key]
+            # One matrix per (length, last character): distance 1 is one substitution.
             dist = process.cdist([w for _, w in spans], names, scorer=Levenshtein.distance, score_cutoff=1)
             for wi, ni in zip(*np.nonzero(dist == 1)):
-                start, window = spans[wi]
-                if names[ni][-1] == window[-1]:
-                    found.add((self.rank[names[ni]], start))
+                found.add((self.rank[names[ni]], spans[wi][0]))
         return sorted(found)
 
     def nearest(self, mention: str, limit: int = 5) -> list[str]:

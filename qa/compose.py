@@ -51,7 +51,7 @@ class Answer:
     def to_dict(self) -> dict:
         return {"answer": self.answer, "citations": [asdict(c) for c in self.citations],
                 "facts": self.facts, "intent": self.intent, "warnings": self.warnings,
-                "interpretation": self.interpretation}
+                "interpretation": self.interpretation or None}
 
 
 class Composer:

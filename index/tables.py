@@ -912,7 +912,7 @@ def _read_rows(ext: _Tables, specs: tuple[T.RowSpec, ...], found: dict[str, Foun
 # Narrative sentences that state a 第二十条 figure outright, e.g. '本年度制发的规范性文件
 # 88件', '现行有效行政规范性文件698件' (only for rows whose run-together digits have
 # several readings; a pin that fits no reading is ignored).
-_PIN_VERBS = {"本年制发件数": "制发", "本年新制作数量": "(?:新)?制作", "本年废止件数": "废止",
+_PIN_VERBS = {"本年制发件数": "(?:新)?(?:制发|制定)", "本年新制作数量": "(?:新)?制作", "本年废止件数": "废止",
               "现行有效件数": "现行有效"}
 _PIN_NOUNS = {"规章": "规章", "规范性文件": "(?:行政)?规范性文件"}
 
@@ -925,14 +925,15 @@ def _apply_narrative_pins(rr: RowReading, text: str) -> None:
         verb = _PIN_VERBS.get(col)
         if verb is None:
             continue
-        pins = set(re.findall(rf"{verb}(?:的|了)?{noun}(\d+)件", text))
+        pins = set(re.findall(rf"{verb}(?:的|了)?{noun}(?:共|合计)?(\d+)件", text))
         if len(pins) != 1:
             continue
         pin = pins.pop()
         kept = [r for r in rr.readings if r[ci] == pin]
         if kept:
-            rr.readings = kept
-            rr.note = (rr.note + "; " if rr.note else "") + f"{col} pinned by the narrative ({pin}件)"
+            narrowed, rr.readings = len(kept) < len(rr.readings), kept
+            if narrowed:
+                rr.note = (rr.note + "; " if rr.note else "") + f"{col} pinned by the narrative ({pin}件)"
 
 
 def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
@@ -1026,7 +1027,7 @@ def _facts(readings: dict[str, RowReading], rows: list[T.RowSpec], found_tables:
             if len(values) == 1:
                 v = values[0]
                 facts.append(Fact(spec.table, spec.key, col, v, unit, rr.raw, rr.page,
-                                  blank=v is None, uncertain=False))
+                                  blank=v is None, uncertain=False, reason=rr.note))
             else:
                 facts.append(Fact(spec.table, spec.key, col, None, unit, rr.raw, rr.page,
                                   blank=False, uncertain=True,

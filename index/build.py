@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import store
+from . import crossyear, store
 from .document import IngestError
 from .load import is_supported
 from .metadata import Overrides, read_overrides
@@ -131,6 +131,10 @@ class BuildStage:
 
     def finish(self, build_dir: Path) -> None: ...
 
+    def refresh_report(self, report_id: str, build_dir: Path) -> None:
+        """The report's facts changed in the store after add_report (index.crossyear
+        settled cells from a neighbouring report)."""
+
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
           stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None) -> BuildSummary:
@@ -143,7 +147,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     overrides = read_overrides(metadata_file) if metadata_file else None
     stages = stages or []
     started = time.perf_counter()
-    clock = {"parse": 0.0, "store": 0.0}
+    clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
     input_dir, index_dir = Path(input_dir), Path(index_dir)
     if not input_dir.exists():
         raise FileNotFoundError(f"input folder {input_dir} does not exist")
@@ -170,6 +174,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         reread = _reread_for_overrides(db, previous_info, overrides, overridden)
         files = find_reports(input_dir)
         seen: set[str] = set()
+        # bodies whose set of reports changed: index.crossyear decides their cells again
+        bodies = {row["id"]: row["body"] for row in db.execute("SELECT id, body FROM reports")}
+        touched: set[str] = set()
+        added: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
         for path in tqdm(files, desc="indexing", unit="file", disable=not progress):
             source = str(path.relative_to(input_dir)) if path != input_dir else path.name
@@ -191,6 +199,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 summary.rejected.append((source, error.reason))
                 store.save_reject(db, source, error.reason)
                 if source in known:  # the file changed into something unreadable
+                    touched.add(bodies.get(known[source][0]))
                     store.delete_report(db, known[source][0])
                     db.commit()  # stages open the store with their own connection
                     for stage in stages:
@@ -204,6 +213,8 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                     overridden[source] = summary.overridden[source] = changes
             parsed.id = _unique_id(parsed.id, source, known, used_ids)
             used_ids.add(parsed.id)
+            touched |= {bodies.get(parsed.id), parsed.meta.body}
+            added.add(parsed.id)
             store.save_report(db, parsed)
             db.commit()
             clock["store"] += time.perf_counter() - t1
@@ -216,11 +227,25 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         for source, (rid, _) in known.items():
             if source not in seen:
                 overridden.pop(source, None)
+                touched.add(bodies.get(rid))
                 store.delete_report(db, rid)
                 db.commit()
                 for stage in stages:
                     stage.remove_report(rid, partial)
                 summary.removed.append(source)
+        t0 = time.perf_counter()
+        refreshed: set[str] = set()
+        for body in sorted(b for b in touched if b):
+            refreshed |= crossyear.settle_body(db, body)
+        db.commit()
+        clock["crossyear"] = time.perf_counter() - t0
+        for rid in sorted(refreshed):
+            for stage in stages:
+                stage.refresh_report(rid, partial)
+        for rs in summary.reports:
+            if rs.id in refreshed:
+                rs.uncertain = db.execute("SELECT COUNT(*) FROM facts WHERE report_id = ? AND uncertain = 1",
+                                          (rs.id,)).fetchone()[0]
         summary.total_reports = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
                        report_count=summary.total_reports,

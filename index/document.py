@@ -73,7 +73,10 @@ class Fact:
     page: int | None = None
     blank: bool = False
     uncertain: bool = False
-    candidates: list[str] = field(default_factory=list)  # readings that fit, when uncertain
+    candidates: list[str] = field(default_factory=list)  # readings the digits allow, when uncertain
+    # Why a value that was not read one number per cell is what it is ('现行有效件数
+    # pinned by the narrative (253件)', 'cross-year: …'); '' when read as printed.
+    reason: str = ""
 
     @property
     def key(self) -> str:

@@ -6,7 +6,8 @@
   ``=== 正文 ===``) is removed; its ``标题:`` becomes ``Document.title``;
 * page-footer lines such as ``— 3 —`` are dropped;
 * a body flattened to one long line (a web page's text squeezed into one line) is
-  split before the section headings (``一、总体情况`` ...) and, outside the tables,
+  split before the section headings (``一、总体情况`` ..., whatever their numeral, and
+  ``五、信息处理费收取情况``; see index.sections) and, outside the tables,
   before ``（一）…`` sub-headings, so the section splitter can work; the table text
   itself is left intact (its row labels such as ``一、本年新收…`` are not headings).
 
@@ -27,16 +28,18 @@ _HEADER_LINE = re.compile(r"^\s*(%s)\s*[:：]" % "|".join(_HEADER_KEYS))
 _BODY_MARKER = re.compile(r"^\s*=+\s*正文\s*=+\s*$")
 _PAGE_FOOTER = re.compile(r"^\s*[—－\-–―]+\s*\d{1,3}\s*[—－\-–―]+\s*$|^\s*第\s*\d{1,3}\s*页(\s*[/，,]?\s*共\s*\d{1,3}\s*页)?\s*$")
 
-# Section headings (as in index.sections): a numeral, then the section's topic nearby.
-_TOPICS = {
-    "一": ("总体情况", "总体概况", "概述", "基本情况"),
-    "二": ("主动公开",),
-    "三": ("收到和处理", "依申请公开", "申请情况", "处理政府信息公开申请"),
-    "四": ("复议", "诉讼"),
-    "五": ("存在的主要问题", "存在问题", "主要问题", "改进情况", "改进措施"),
-    "六": ("其他需要报告", "其他事项", "其他需报告"),
-}
-_SECTION_START = re.compile(r"([一二三四五六])\s*[、.．]")
+# Section headings (as in index.sections): a numeral, then a section's topic nearby.
+# The numeral is not trusted: reports insert their own sections and renumber the rest
+# ('三、主动公开…' after an extra 二; '六、存在的主要问题' after a 五、信息处理费 table), so
+# any numeral may open any topic. A numeral printed without its '、' ('一总体情况')
+# counts only when the standard title follows at once.
+_TOPICS = ("总体情况", "总体概况", "概述", "基本情况", "主动公开", "收到和处理", "依申请公开", "申请情况",
+           "处理政府信息公开申请", "复议", "诉讼", "存在的主要问题", "存在问题", "主要问题", "改进情况",
+           "改进措施", "其他需要报告", "其他事项", "其他需报告", "信息处理费")
+_BARE_TOPICS = ("总体情况", "主动公开政府信息", "收到和处理政府信息公开申请", "政府信息公开行政复议",
+                "存在的主要问题", "其他需要报告")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SECTION_START = re.compile(r"([一二三四五六七八九十])\s*([、.．])?")
 _SUBHEADING_START = re.compile(r"[（(][一二三四五六七八九十]{1,2}[）)]")
 _TOPIC_WINDOW = 24
 # A line this long with several headings in it is a flattened body.
@@ -120,8 +123,19 @@ def _is_section_heading_at(text: str, pos: int) -> bool:
     m = _SECTION_START.match(text, pos)
     if not m:
         return False
+    if m.group(2) is None:  # '。一总体情况', never '统一主动公开政府信息'
+        return (pos == 0 or not _CJK.match(text[pos - 1])) and text.startswith(_BARE_TOPICS, m.end())
     window = text[m.end(): m.end() + _TOPIC_WINDOW]
-    return any(t in window for t in _TOPICS[m.group(1)])
+    return any(t in window for t in _TOPICS)
+
+
+# Topics of the headings that come after the tables (the sub-heading zone ends there).
+_AFTER_TABLES = ("存在的主要问题", "存在问题", "主要问题", "改进情况", "改进措施", "其他需要报告", "信息处理费")
+
+
+def _topic_at(text: str, pos: int, topics: tuple[str, ...]) -> bool:
+    window = text[pos + 1: pos + 2 + _TOPIC_WINDOW]
+    return any(t in window for t in topics)
 
 
 def _split_flattened(line: str) -> list[str]:
@@ -135,9 +149,9 @@ def _split_flattened(line: str) -> list[str]:
         return [line]
     # Table zone: from the first 第二十条 (or section 二's heading) to section 五's heading.
     zone_start = line.find("第二十条")
-    zone_end = next((c for c in cuts if line[c] == "五"), len(line))
+    zone_end = next((c for c in cuts if _topic_at(line, c, _AFTER_TABLES)), len(line))
     if zone_start < 0:
-        zone_start = next((c for c in cuts if line[c] == "二"), len(line))
+        zone_start = next((c for c in cuts if _topic_at(line, c, ("主动公开",))), len(line))
     for m in _SUBHEADING_START.finditer(line):
         p = m.start()
         if p > 0 and not (zone_start <= p < zone_end):

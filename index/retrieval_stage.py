@@ -122,6 +122,10 @@ class RetrievalStage(BuildStage):
         if len(self._pending) >= EMBED_BATCH:
             self._flush()
 
+    def refresh_report(self, report_id: str, build_dir: Path) -> None:
+        """Table-row passages show the settled values (index.crossyear changed them)."""
+        self.add_report(report_from_store(Path(build_dir), report_id), build_dir)
+
     def _flush(self) -> None:
         """Embed the waiting passages (the cache first) and add them to chroma."""
         dense, self._pending = self._pending, []

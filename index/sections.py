@@ -9,6 +9,20 @@ like 行政法复议) and one is sometimes missing (a report may go straight fro
 ('一、本年新收…', '四、结转下年度继续办理'), so a heading must name its section's topic,
 and section numbers only go forward. Text before section 一 (title, preamble) is
 kept as section 0.
+
+Non-standard layouts (the numeral is never trusted, the topic decides):
+- an extra numbered section with a topic of its own ('二、政务公开工作主要任务落实情况')
+  opens no section: its text stays with the standard section before it, and the
+  standard sections after it are found by topic however they are numbered (一、三…七);
+- an extra section on 信息处理费 ('五、信息处理费收取情况', a table) is section 六 when
+  the report has no 其他需要报告的事项 heading, since 六 is where the template reports
+  信息处理费; sections are then returned in printed order (… 4, 6, 5);
+- a numeral without its '、' ('一总体情况2020年…') is a heading when the standard title
+  follows at once;
+- a lost heading is found by its first sub-heading, also when a year opens it
+  ('（一）2024 年工作中存在问题的改进情况').
+A section the report does not print at all stays missing (parse lists it in the
+report's problems): nothing is invented for it.
 """
 
 from __future__ import annotations
@@ -49,7 +63,18 @@ _WEAK = {
     5: ("存在问题", "主要问题", "改进情况", "改进措施"),
     6: ("其他事项", "其他需报告"),
 }
-_HEADING = re.compile(r"^[#\s*]*[一二三四五六七八]\s*[、.．,，:：\s]\s*[*\s]*(.*)$")
+_HEADING = re.compile(r"^[#\s*]*[一二三四五六七八九十]\s*([、.．,，:：\s]\s*[*\s]*)?(.*)$")
+# A numeral printed without its '、' ('一总体情况2020年…') is a heading only when the
+# standard title follows at once.
+_BARE_TITLES = ("总体情况", "主动公开政府信息", "收到和处理政府信息公开申请", "政府信息公开行政复议",
+                "存在的主要问题", "其他需要报告")
+# A numbered heading on 信息处理费 (a table some reports insert as '五、信息处理费收取情况')
+# holds what the template's section 六 reports: it stands for 六 when the report has no
+# 其他需要报告的事项 heading. Any other extra heading ('二、政务公开工作主要任务落实情况')
+# opens no section: its text stays with the standard section before it.
+_FEE_TOPIC = ("信息处理费",)
+# '（一）2024 年工作中存在问题的改进情况': a year phrase before a sub-heading's topic
+_YEAR_LEAD = re.compile(r"^\d{4}年度?(工作中|工作|度)?")
 # A heading's topic must appear within this many characters of its start.
 _TOPIC_WINDOW = 24
 
@@ -75,21 +100,27 @@ def _topic(head: str, phrases: dict[int, tuple[str, ...]]) -> int | None:
 
 def _unnumbered_heading(text: str, number: int) -> bool:
     """'（一）存在的主要问题' or '存在的主要问题及改进情况' standing for a missing heading."""
-    head = re.sub(r"^[#\s*]*([（(][一二三四五六][）)])?", "", text)[:12]
+    head = re.sub(r"^[#\s*]*([（(][一二三四五六][）)])?", "", text)
+    head = _YEAR_LEAD.sub("", re.sub(r"\s", "", head[:20]))[:12]
     return any(head.startswith(topic) for topic in _STRONG[number] + _WEAK[number])
 
 
 def find_headings(lines: list[Line]) -> dict[int, int]:
     """Map section number -> index in `lines` where it starts."""
-    strong, weak = [], []
+    strong, weak, fee = [], [], []
     for i, line in enumerate(lines):
         match = _HEADING.match(line.text.strip())
         if not match:
             continue
-        if (number := _topic(match.group(1), _STRONG)) is not None:
+        head = match.group(2)
+        if match.group(1) is None and not re.sub(r"[\s*#]", "", head).startswith(_BARE_TITLES):
+            continue
+        if (number := _topic(head, _STRONG)) is not None:
             strong.append((i, number))
-        elif (number := _topic(match.group(1), _WEAK)) is not None:
+        elif (number := _topic(head, _WEAK)) is not None:
             weak.append((i, number))
+        elif re.sub(r"[\s*#]", "", head).startswith(_FEE_TOPIC):
+            fee.append(i)
     starts: dict[int, int] = {}
     last = 0
     for i, number in strong:
@@ -111,6 +142,10 @@ def find_headings(lines: list[Line]) -> dict[int, int]:
             found = next((i for i in span if _unnumbered_heading(lines[i].text.strip(), number)), None)
         if found is not None:
             starts[number] = found
+    if 6 not in starts and 4 in starts:
+        found = next((i for i in fee if i > starts[4] and i not in starts.values()), None)
+        if found is not None:
+            starts[6] = found
     return dict(sorted(starts.items()))
 
 
@@ -138,7 +173,8 @@ def _prose_text(chunk: list[Line]) -> str:
 def split_sections(lines: list[Line]) -> list[Section]:
     """The report's sections in order; section 0 holds whatever precedes section 一."""
     starts = find_headings(lines)
-    bounds = [(0, 0)] + [(n, i) for n, i in starts.items()]
+    # in line order: a 信息处理费 section standing for 六 may come before 五
+    bounds = [(0, 0)] + sorted(starts.items(), key=lambda item: item[1])
     sections = []
     for k, (number, start) in enumerate(bounds):
         end = bounds[k + 1][1] if k + 1 < len(bounds) else len(lines)

@@ -14,7 +14,10 @@ Schema (one row per …):
 - ``facts``: table cell. ``tbl`` (主动公开/依申请/复议诉讼), ``row``, ``col`` (canonical
   keys of index.template), ``value`` (number as text, NULL when blank or uncertain),
   ``number`` (REAL, NULL when blank or uncertain), ``unit``, ``raw`` (source text),
-  ``page``, ``blank`` (0/1), ``uncertain`` (0/1), ``candidates`` (JSON list of readings).
+  ``page``, ``blank`` (0/1), ``uncertain`` (0/1), ``candidates`` (JSON list of readings),
+  ``reason`` (why a value not read one number per cell is settled: a narrative pin,
+  the template's arithmetic, or ``cross-year: …`` from the body's next report (set by
+  index.crossyear, which keeps ``candidates`` so it can undo itself)).
 - ``checks``: arithmetic or narrative check. ``rule``, ``scope``, ``passed`` (1/0, NULL
   when not decidable), ``detail`` (the equation with the report's numbers).
 - ``rejects``: file that could not be indexed, with the ``reason``.
@@ -48,7 +51,7 @@ CREATE TABLE IF NOT EXISTS facts (
     report_id TEXT NOT NULL REFERENCES reports(id), tbl TEXT NOT NULL, row TEXT NOT NULL,
     col TEXT NOT NULL, value TEXT, number REAL, unit TEXT, raw TEXT, page INTEGER,
     blank INTEGER NOT NULL DEFAULT 0, uncertain INTEGER NOT NULL DEFAULT 0, candidates TEXT,
-    PRIMARY KEY (report_id, tbl, row, col)
+    reason TEXT, PRIMARY KEY (report_id, tbl, row, col)
 );
 CREATE TABLE IF NOT EXISTS checks (
     report_id TEXT NOT NULL REFERENCES reports(id), rule TEXT NOT NULL, scope TEXT,
@@ -79,7 +82,7 @@ def connect(index_dir: str | Path) -> sqlite3.Connection:
 
 # Columns added after a store was first written: a build that starts from an older
 # served store adds them (NULL until the report is parsed again).
-_ADDED_COLUMNS = {"reports": {"official_url": "TEXT"}}
+_ADDED_COLUMNS = {"reports": {"official_url": "TEXT"}, "facts": {"reason": "TEXT"}}
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
@@ -136,10 +139,12 @@ def save_report(db: sqlite3.Connection, parsed) -> None:
          for s in parsed.sections],
     )
     db.executemany(
-        "INSERT OR REPLACE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO facts (report_id, tbl, row, col, value, number, unit, raw, page, blank, "
+        "uncertain, candidates, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [(rid, f.table, f.row, f.column, None if f.uncertain else f.value,
           f.number, f.unit, f.raw, f.page, int(f.blank), int(f.uncertain),
-          json.dumps(f.candidates, ensure_ascii=False) if f.candidates else None)
+          json.dumps(f.candidates, ensure_ascii=False) if f.candidates else None,
+          getattr(f, "reason", "") or None)
          for f in parsed.facts],
     )
     db.executemany(

@@ -26,6 +26,10 @@ How it works
    总计, 复议诉讼 blocks add up, and across rows 一+二 = （七）总计+四 and the outcome
    rows add up to （七）总计) selects the readings. One reading -> exact; several ->
    every cell that differs is ``uncertain`` with ``candidates``; none -> uncertain.
+   Flattened pages that write a paragraph after each table on the same line keep
+   the paragraph's digits out of the row ('…0' + '2025年，我局…'; '0000000' +
+   '7.属于…'), take table 四's numbers after its last header word, and find a label
+   with a typo between the labels found around it ('其他法律和行政法规禁止公开').
    A wrong number stated confidently is the worst outcome: whenever a value is
    inferred rather than read from its own cell, the cell is flagged unless the
    inference is forced.
@@ -280,6 +284,22 @@ def _strip_numbering(s: str) -> str:
         s = t
 
 
+_YEAR_TAIL = re.compile(r"^(.+?)((?:19|20)\d\d)$")
+_NUMBERING_DIGIT = re.compile(r"^(.+?)[1-9]$")
+
+
+def _drop_text_lead(run: str, rest: str) -> str:
+    """Digits at the end of a run that belong to the text after it, in flattened
+    pages where a row runs straight into the next words: a sub-item number before a
+    label this parser did not find ('0000000' + '7.属于行政执法案件'), or the year
+    opening a narrative paragraph ('0' + '2025年，我局…')."""
+    if rest[:1] == "年" and (m := _YEAR_TAIL.match(run)):
+        return m.group(1)
+    if rest[:1] == "." and _CJK.match(rest[1:2]) and (m := _NUMBERING_DIGIT.match(run)):
+        return m.group(1)
+    return run
+
+
 def _part_item(cell: Cell, lo: int, hi: int, before_label: bool) -> tuple[str, Item | None]:
     """Classify the slice ctext[lo:hi] of a cell: ('blank'|'value'|'junk'|'none', item)."""
     if cell.empty:
@@ -292,7 +312,7 @@ def _part_item(cell: Cell, lo: int, hi: int, before_label: bool) -> tuple[str, I
     m = _NUM_HEAD.match(s)
     if not m:
         return "junk", None
-    run = m.group(0).rstrip(".-+")
+    run = _drop_text_lead(m.group(0).rstrip(".-+"), s[len(m.group(0).rstrip(".-+")):])
     rest = s[len(run):]
     unit = _UNIT.match(rest)
     if unit:
@@ -303,6 +323,8 @@ def _part_item(cell: Cell, lo: int, hi: int, before_label: bool) -> tuple[str, I
 
 
 # ------------------------------------------------------------------ label search
+_FLAT_CELL = 300
+_GAP_MAX = 120  # the longest stretch between two found labels searched for a typo label  # a text cell this long is a flattened page (tables and narrative in one)
 @dataclass
 class Found:
     spec: T.RowSpec
@@ -384,7 +406,14 @@ class _Tables:
                 for p in hits:
                     if any(not it.blank for it in self.same_row_items(p, p + len(v), min(p + len(v) + 400, hi))):
                         return Found(spec, p, p + len(v))
-                return Found(spec, hits[0], hits[0] + len(v))
+                if a == cursor and b == limit:
+                    return Found(spec, hits[0], hits[0] + len(v))
+                # Out of order and without values: in a flattened page that is a word
+                # of the narrative written between the tables ('…相关规章、规范性文件'),
+                # not the row (a row the report leaves out, e.g. 规章 of a department).
+                hits = [p for p in hits if len(self.s.cells[self.s.cell_at(p)].ctext) < _FLAT_CELL]
+                if hits:
+                    return Found(spec, hits[0], hits[0] + len(v))
         return None
 
     def fuzzy_row(self, spec: T.RowSpec, lo: int, hi: int) -> Found | None:
@@ -435,7 +464,39 @@ class _Tables:
                 if f is not None:
                     found[spec.key] = f
                     self.claimed.append((f.start, f.end))
+        for i, spec in enumerate(specs):
+            if spec.key not in found:
+                a = max((found[r.key].end for r in specs[:i] if r.key in found), default=lo)
+                b = min((found[r.key].start for r in specs[i + 1:] if r.key in found), default=hi)
+                f = self.gap_row(spec, a, b)
+                if f is not None:
+                    found[spec.key] = f
+                    self.claimed.append((f.start, f.end))
         return found
+
+    def gap_row(self, spec: T.RowSpec, a: int, b: int) -> Found | None:
+        """A label with a typo inside a flattened page ('2.其他法律和行政法规禁止公开',
+        '7.属于行政执法案件'): between the labels found before and after it in template
+        order, the words between two number runs that resemble the label best."""
+        if not 0 < b - a <= _GAP_MAX:
+            return None
+        longest = self._variants(spec)[0]
+        if len(longest) < 5:
+            return None
+        others = [self._variants(r)[0] for r in T.rows_for(self.version) if r.key != spec.key]
+        best, best_score = None, 0.0
+        for m in re.finditer(r"[^\d]+", self.s.text[a:b]):
+            words = m.group(0).lstrip(".、")
+            start = a + m.end() - len(words)
+            if not _CJK.search(words) or not self._free(start, a + m.end()):
+                continue
+            score = difflib.SequenceMatcher(None, words, longest).ratio()
+            if score < 0.8 or score <= best_score:
+                continue
+            if any(difflib.SequenceMatcher(None, words, o).ratio() >= score for o in others):
+                continue
+            best, best_score = Found(spec, start, a + m.end(), "fuzzy"), score
+        return best
 
     # -- value rows (numbers without a label of their own)
     def value_rows(self, lo: int, hi: int, exclude_rows: set[int]) -> list[list[Item]]:
@@ -851,7 +912,7 @@ def _read_rows(ext: _Tables, specs: tuple[T.RowSpec, ...], found: dict[str, Foun
 # Narrative sentences that state a 第二十条 figure outright, e.g. '本年度制发的规范性文件
 # 88件', '现行有效行政规范性文件698件' (only for rows whose run-together digits have
 # several readings; a pin that fits no reading is ignored).
-_PIN_VERBS = {"本年制发件数": "制发", "本年新制作数量": "(?:新)?制作", "本年废止件数": "废止",
+_PIN_VERBS = {"本年制发件数": "(?:新)?(?:制发|制定)", "本年新制作数量": "(?:新)?制作", "本年废止件数": "废止",
               "现行有效件数": "现行有效"}
 _PIN_NOUNS = {"规章": "规章", "规范性文件": "(?:行政)?规范性文件"}
 
@@ -864,14 +925,15 @@ def _apply_narrative_pins(rr: RowReading, text: str) -> None:
         verb = _PIN_VERBS.get(col)
         if verb is None:
             continue
-        pins = set(re.findall(rf"{verb}(?:的|了)?{noun}(\d+)件", text))
+        pins = set(re.findall(rf"{verb}(?:的|了)?{noun}(?:共|合计)?(\d+)件", text))
         if len(pins) != 1:
             continue
         pin = pins.pop()
         kept = [r for r in rr.readings if r[ci] == pin]
         if kept:
-            rr.readings = kept
-            rr.note = (rr.note + "; " if rr.note else "") + f"{col} pinned by the narrative ({pin}件)"
+            narrowed, rr.readings = len(kept) < len(rr.readings), kept
+            if narrowed:
+                rr.note = (rr.note + "; " if rr.note else "") + f"{col} pinned by the narrative ({pin}件)"
 
 
 def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
@@ -894,6 +956,9 @@ def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
                 m = re.search(r"(?<![\d.])(-?\d[\d.\s-]*)$", cell.text)
                 tail = cell.ctext[a:b]
                 mt = re.search(r"[^\d.\-+]([\d.\-+]+)$", tail)
+                if mt is None:
+                    # the numbers after the last header word, narrative after them
+                    mt = next(reversed(list(re.finditer(r"(?:总计|审结)([\d.\-+]+)(?=[\u3400-\u9fff])", tail))), None)
                 if mt:
                     run = mt.group(1)
                     p = a + mt.start(1)
@@ -962,7 +1027,7 @@ def _facts(readings: dict[str, RowReading], rows: list[T.RowSpec], found_tables:
             if len(values) == 1:
                 v = values[0]
                 facts.append(Fact(spec.table, spec.key, col, v, unit, rr.raw, rr.page,
-                                  blank=v is None, uncertain=False))
+                                  blank=v is None, uncertain=False, reason=rr.note))
             else:
                 facts.append(Fact(spec.table, spec.key, col, None, unit, rr.raw, rr.page,
                                   blank=False, uncertain=True,

@@ -818,6 +818,8 @@ def check_question(question: str) -> str:
     return question.strip()
 
 
+# Words that ask about several bodies at once: a name that fits several is then no riddle.
+_PLURAL = re.compile(r"各|所有|全部|哪些|哪个|哪几|都|分别|一共|合计|总共|加起来|排名|最多|最少|比较|对比|几个|多少个")
 # '乡镇（平潭的片区管理局也算）': an aside that widens the scope names no filter.
 _ASIDE = re.compile(r"[（(][^）)]{0,30}(?:也算|也包括|包括在内|在内|算上|也计入)[^）)]{0,10}[）)]")
 
@@ -866,7 +868,7 @@ def parse(question: str, catalog: Catalog) -> Query:
     q.check_question = bool(_CHECK_WORDS.search(text))
     q.condition = _condition(figure_text, q.figure)
     q.intent = classify(text, q)
-    if q.clarify and q.intent not in ("list", "aggregate", "rank", "compare"):
+    if q.clarify and not _PLURAL.search(text):
         q.intent = "clarify"  # one name, several bodies, a question about one of them
     else:
         q.clarify = []

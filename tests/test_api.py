@@ -21,6 +21,8 @@ import pytest
 from index.build import build, current_dir
 from qa.api import KeyStore
 
+pytestmark = pytest.mark.slow  # a real index with the embedding model, or a live server
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "fixtures" / "real"
 RATE_LIMIT = 30  # per minute, for the served process

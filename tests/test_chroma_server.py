@@ -26,7 +26,7 @@ CHROMA = Path(sys.executable).parent / "chroma"
 REPORTS = ("000_8d3f9a9668695af1.txt", "003_fb8decbe9b2e9cc0.txt")
 QUESTIONS = ("柔远镇低保资金发放情况", "交岔乡政务公开工作领导小组")
 
-pytestmark = pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed in the venv")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed in the venv")]
 
 
 def _free_port() -> int:

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import FIXTURES, TESTS
 
+pytestmark = pytest.mark.slow  # a real index with the embedding model, or a live server
+
 ROOT = TESTS.parent
 SEED = ROOT / "data" / "000_8d3f9a9668695af1.txt"
 PINGTAN = FIXTURES / "real" / "r006_pingtan_2021.txt"

@@ -1,7 +1,9 @@
 """Read the three standard tables of a report into Facts, whatever the layout.
 
 Input: a ``Document`` (lines, and grids for PDF/HTML/DOCX). Output: a ``TableResult``
-with the template version, one ``Fact`` per cell of that version, and problems.
+with the template version, one ``Fact`` per cell of that version, and problems. The
+rows, labels and columns come from the report's ``index.template.Template`` (recognised
+by its markers), not from a test of the year.
 
 How it works
 ------------

@@ -149,10 +149,8 @@ def _cells(store: FactStore, report_ids: list[str], table: str, rows: list[str] 
     return out
 
 
-
-
 def _figure_cells(figure: Figure) -> tuple[list[str] | None, list[str] | None]:
-    """The row keys and columns (in either template) a figure can be read from, so the
+    """The row keys and columns (in any template) a figure can be read from, so the
     store returns only those cells: a question across 10,000 reports reads a few cells
     of each, not its whole table. None where the figure names something unknown."""
     rows = [key for key in T.row_order() if any(_row_matches(p, key) for p in figure.rows)]

@@ -4,7 +4,8 @@ Real reports fail these; a failure is recorded with its numbers, never "fixed".
 Blank cells count as 0 in sums (the template leaves zero cells blank in places);
 a check that touches an uncertain cell is recorded as not decidable (passed=None).
 
-Rules
+Rules (the data is ``index.template.Rule``, one tuple per template; these are the
+standard ones both built-in templates use)
 - ``勾稽关系``: per applicant column, 一 本年新收 + 二 上年结转 = 三（七）总计 + 四 结转下年度.
 - ``申请人合计``: per row of the 依申请 table, the six applicant columns add up to 总计.
 - ``办理结果合计``: per column, the outcome rows (（一）…（六）) add up to （七）总计.
@@ -69,32 +70,40 @@ def _equation(rule: str, scope: str, left: list[tuple[str, Decimal | None]],
     return CheckResult(rule, scope, passed, f"{lhs} = {rhs}: {numbers} → {sums}")
 
 
-def check_tables(facts: list[Fact]) -> list[CheckResult]:
+def check_tables(facts: list[Fact], template: str | None = None) -> list[CheckResult]:
+    """Run the arithmetic rules of the report's template (``index.template.Rule``).
+
+    ``template``: its version; by default the registered format whose rows the facts
+    fill best. A format with a one-row （六）其他处理 variant is checked in the shape
+    the report printed."""
     cells = _Cells(facts)
+    shape = _shape(cells, template)
     results: list[CheckResult] = []
-    app = T.APPLICATION
-    if cells.has_row(app, "本年新收"):
-        single_other = cells.has_row(app, "其他处理")
-        rows = T.APPLICATION_ROWS_2019 if single_other else T.APPLICATION_ROWS_2021
-        outcome_rows = [r.key for r in rows[2:-2]]
-        for column in T.APPLICANT_COLUMNS:
-            results.append(_equation(
-                "勾稽关系", column,
-                [("本年新收", cells.get(app, "本年新收", column)), ("上年结转", cells.get(app, "上年结转", column))],
-                [("总计", cells.get(app, "总计", column)), ("结转下年度", cells.get(app, "结转下年度继续办理", column))],
-            ))
-        for row in rows:
-            parts = [(c, cells.get(app, row.key, c)) for c in T.APPLICANT_COLUMNS[:-1]]
-            results.append(_equation("申请人合计", row.key, parts, [("总计", cells.get(app, row.key, "总计"))]))
-        for column in T.APPLICANT_COLUMNS:
-            parts = [(r, cells.get(app, r, column)) for r in outcome_rows]
-            results.append(_equation("办理结果合计", column, parts, [("（七）总计", cells.get(app, "总计", column))]))
-    for row in T.REVIEW_ROWS:
-        if not cells.has_row(T.REVIEW, row.key):
+    for rule in shape.rules if shape else ():
+        if rule.requires and not cells.has_row(rule.table, rule.requires):
             continue
-        parts = [(c, cells.get(T.REVIEW, row.key, c)) for c in T.REVIEW_COLUMNS[:-1]]
-        results.append(_equation("复议诉讼合计", row.key, parts, [("总计", cells.get(T.REVIEW, row.key, "总计"))]))
+        for scope in rule.scopes:
+            if rule.present_only and not cells.has_row(rule.table, scope):
+                continue
+            results.append(_equation(rule.name, scope, _terms(cells, rule, scope, rule.left),
+                                     _terms(cells, rule, scope, rule.right)))
     return results
+
+
+def _terms(cells: _Cells, rule: T.Rule, scope: str, terms) -> list[tuple[str, Decimal | None]]:
+    if rule.per == "column":  # terms are rows, read in the scope column
+        return [(name, cells.get(rule.table, row, scope)) for name, row in terms]
+    return [(name, cells.get(rule.table, scope, column)) for name, column in terms]
+
+
+def _shape(cells: _Cells, version: str | None) -> T.Template | None:
+    """The template shape whose rows the facts fill best (the first on a tie)."""
+    candidates = T.template_for(version).shapes() if version else \
+        [shape for template in T.templates() for shape in template.shapes()]
+    rows = {key.split("|")[1] for key in cells.by_key}
+    if not rows:
+        return None
+    return max(candidates, key=lambda shape: sum(spec.key in rows for spec in shape.rows()))
 
 
 _NONE_RECEIVED = re.compile(r"(未收到|没有收到|未接到|没有接到|未受理)[^。；，\d]{0,12}?申请")
@@ -128,5 +137,5 @@ def check_narrative(facts: list[Fact], text: str) -> list[CheckResult]:
     return results
 
 
-def run_checks(facts: list[Fact], text: str) -> list[CheckResult]:
-    return check_tables(facts) + check_narrative(facts, text)
+def run_checks(facts: list[Fact], text: str, template: str | None = None) -> list[CheckResult]:
+    return check_tables(facts, template) + check_narrative(facts, text)

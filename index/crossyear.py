@@ -34,7 +34,6 @@ from . import template as T
 from .runtogether import split_run
 
 REASON = "cross-year"
-_ROWS = tuple(spec for spec in T.ACTIVE_ROWS_2019 if spec.columns[:2] == ("上一年项目数量", "本年增/减"))
 MAX_PAIRS = 20000  # readings compared per row pair (a 10-digit run has a few hundred)
 
 Reading = tuple[str | None, ...]
@@ -42,10 +41,19 @@ Reading = tuple[str | None, ...]
 
 def settle_body(db: sqlite3.Connection, body: str) -> set[str]:
     """Re-decide the cross-year cells of one body's reports; the ids of the reports
-    whose facts changed (the caller commits)."""
+    whose facts changed (the caller commits). Only templates with ``carried`` columns
+    (index.template: the 2019 one) have the identity; a pair is always one template."""
+    changed: set[str] = set()
+    for template in T.templates():
+        if template.carried:
+            changed |= _settle_template(db, body, template)
+    return changed
+
+
+def _settle_template(db: sqlite3.Connection, body: str, template: T.Template) -> set[str]:
     reports = db.execute(
-        "SELECT id, year FROM reports WHERE body = ? AND template = '2019' AND year IS NOT NULL "
-        "ORDER BY year, id", (body,)).fetchall()
+        "SELECT id, year FROM reports WHERE body = ? AND template = ? AND year IS NOT NULL "
+        "ORDER BY year, id", (body, template.version)).fetchall()
     changed = _undo(db, [r["id"] for r in reports])
     by_year: dict[int, list[str]] = {}
     for r in reports:
@@ -54,7 +62,7 @@ def settle_body(db: sqlite3.Connection, body: str) -> set[str]:
         after = by_year.get(year + 1)
         if len(ids) != 1 or not after or len(after) != 1:
             continue  # two reports of one body and year: which one continues is unknown
-        changed |= _settle_pair(db, ids[0], after[0])
+        changed |= _settle_pair(db, template, ids[0], after[0])
     return changed
 
 
@@ -99,10 +107,11 @@ def _keeps(before: Reading, after: Reading) -> bool:
     return abs(float(before[0]) + float(before[1]) - float(after[0])) < 1e-9
 
 
-def _settle_pair(db: sqlite3.Connection, first: str, second: str) -> set[str]:
+def _settle_pair(db: sqlite3.Connection, template: T.Template, first: str, second: str) -> set[str]:
+    previous, change = template.carried
     rows = []
     evidence = False
-    for spec in _ROWS:
+    for spec in (s for s in template.active_rows if s.columns[:2] == template.carried):
         cells_a, read_a = _row(db, first, spec)
         cells_b, read_b = _row(db, second, spec)
         if not read_a or not read_b:
@@ -128,8 +137,8 @@ def _settle_pair(db: sqlite3.Connection, first: str, second: str) -> set[str]:
                 value = values.pop()
                 if value is None:
                     continue
-                why = (f"{REASON}: the only reading of {fact['raw']!r} for which the 2019-format identity "
-                       f"next year's 上一年项目数量 = 上一年项目数量 + 本年增/减 holds with report {other} "
+                why = (f"{REASON}: the only reading of {fact['raw']!r} for which the {template.version}-format "
+                       f"identity next year's {previous} = {previous} + {change} holds with report {other} "
                        f"(the identity holds for every readable row of the two reports)")
                 db.execute("UPDATE facts SET value = ?, number = ?, uncertain = 0, reason = ? "
                            "WHERE report_id = ? AND tbl = ? AND row = ? AND col = ?",

@@ -70,7 +70,7 @@ def parse_report(path: str | Path, source_file: str | None = None) -> ParsedRepo
     sections = split_sections(doc.lines)
     tables = extract_tables(doc)
     narrative = "\n".join(s.text for s in sections if s.number in (0, 1, 3))
-    checks = run_checks(tables.facts, narrative)
+    checks = run_checks(tables.facts, narrative, tables.version)
     problems = list(meta.problems) + list(tables.problems)
     missing = sorted(set(range(1, 7)) - {s.number for s in sections})
     if missing:

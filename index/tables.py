@@ -1,7 +1,9 @@
 """Read the three standard tables of a report into Facts, whatever the layout.
 
 Input: a ``Document`` (lines, and grids for PDF/HTML/DOCX). Output: a ``TableResult``
-with the template version, one ``Fact`` per cell of that version, and problems.
+with the template version, one ``Fact`` per cell of that version, and problems. The
+rows, labels and columns come from the report's ``index.template.Template`` (recognised
+by its markers), not from a test of the year.
 
 How it works
 ------------
@@ -242,17 +244,16 @@ def _rows_merged(doc: Document) -> list[list[Cell]]:
 
 
 # ------------------------------------------------------------------ version
+def detect_template(text: str) -> T.Template | None:
+    """The registered template whose markers (第二十条 headers) the text prints, else
+    the one its hints (the (六)其他处理 row shape) point to."""
+    return T.detect_template(canon(text)[0], _canon_label)
+
+
 def detect_version(text: str) -> str | None:
-    """'2019' or '2021' from the 第二十条 headers, else from the (六)其他处理 row shape."""
-    c = canon(text)[0]
-    score = {v: sum(c.count(_canon_label(m)) > 0 for m in marks) for v, marks in T.VERSION_MARKERS.items()}
-    if score["2019"] != score["2021"]:
-        return max(score, key=score.get)
-    if "逾期不补正" in c or "逾期未按收费通知" in c:
-        return "2021"
-    if re.search(r"（六）其他处理[\d\s（]", c):
-        return "2019"
-    return None
+    """'2019', '2021' (or another registered version); None when unrecognised."""
+    template = detect_template(text)
+    return template.version if template else None
 
 
 # ------------------------------------------------------------------ values in cells
@@ -334,9 +335,9 @@ class Found:
 
 
 class _Tables:
-    def __init__(self, stream: Stream, version: str):
+    def __init__(self, stream: Stream, template: T.Template):
         self.s = stream
-        self.version = version
+        self.template = template
         self.claimed: list[tuple[int, int]] = []
         self.problems: list[str] = []
 
@@ -423,7 +424,7 @@ class _Tables:
         longest = self._variants(spec)[0]
         if len(longest) < 5:
             return None
-        others = [self._variants(r)[0] for r in T.rows_for(self.version) if r.key != spec.key]
+        others = [self._variants(r)[0] for r in self.template.rows() if r.key != spec.key]
         for cell in self.s.cells:
             if cell.empty or cell.start < lo or cell.start >= hi or not self._free(cell.start, cell.start + len(cell.ctext)):
                 continue
@@ -483,7 +484,7 @@ class _Tables:
         longest = self._variants(spec)[0]
         if len(longest) < 5:
             return None
-        others = [self._variants(r)[0] for r in T.rows_for(self.version) if r.key != spec.key]
+        others = [self._variants(r)[0] for r in self.template.rows() if r.key != spec.key]
         best, best_score = None, 0.0
         for m in re.finditer(r"[^\d]+", self.s.text[a:b]):
             words = m.group(0).lstrip(".、")
@@ -681,11 +682,11 @@ def _compositions(total: int, parts: int):
 
 
 # ------------------------------------------------------------------ cross-row checks
-def _cross_filter(readings: dict[str, RowReading], version: str) -> None:
+def _cross_filter(readings: dict[str, RowReading], template: T.Template) -> None:
     """Use 一+二 = （七）总计+四 and Σ outcome rows = （七）总计 (per column) to narrow the
     readings of rows that have several. Leaves readings untouched when no combination
     fits (reports do contain arithmetic errors)."""
-    outcome = tuple(dict.fromkeys(T.OUTCOME_ROWS_2019 + T.OUTCOME_ROWS_2021))
+    outcome = tuple(dict.fromkeys(k for shape in template.shapes() for k in shape.outcome_rows))
     keys = [k for k in ("本年新收", "上年结转", "总计", "结转下年度继续办理") + outcome
             if k in readings and readings[k].readings]
     ambiguous = [k for k in keys if len(readings[k].readings) > 1]
@@ -742,9 +743,9 @@ _REVIEW_END = ("存在的主要问题", "存在问题", "主要问题及改进",
 
 def extract_tables(doc: Document) -> TableResult:
     full_text = doc.text + "\n" + "\n".join("\t".join(r) for g in doc.grids for r in g.rows)
-    version = detect_version(full_text)
-    result = TableResult(version)
-    if version is None:
+    template = detect_template(full_text)
+    result = TableResult(template.version if template else None)
+    if template is None:
         result.problems.append("template version not recognised (no 第二十条 headers or 其他处理 rows)")
         return result
 
@@ -757,13 +758,13 @@ def extract_tables(doc: Document) -> TableResult:
 
     readings: dict[str, RowReading] = {}
     found_tables: set[str] = set()
-    app_specs: list[T.RowSpec] = [r for r in T.rows_for(version) if r.table == T.APPLICATION]
+    app_specs: list[T.RowSpec] = list(template.application_rows)
     for name, stream in streams:
         missing = [t for t in T.TABLES if t not in found_tables]
         if not missing:
             break
         specs_here: list[T.RowSpec] = []
-        got = _extract_from_stream(stream, version, missing, result.problems, specs_here)
+        got = _extract_from_stream(stream, template, missing, result.problems, specs_here)
         if got.get(T.APPLICATION):
             app_specs = specs_here
         for table, rows in got.items():
@@ -778,8 +779,8 @@ def extract_tables(doc: Document) -> TableResult:
         if table not in found_tables:
             result.problems.append(f"table {table} not found")
 
-    _cross_filter(readings, version)
-    rows = [r for r in T.rows_for(version) if r.table == T.ACTIVE] + list(app_specs) + list(T.REVIEW_ROWS)
+    _cross_filter(readings, template)
+    rows = list(template.active_rows) + list(app_specs) + list(template.review_rows)
     result.facts = _facts(readings, rows, found_tables, result.problems)
     _money_units_from_text(result.facts, full_text)
     return result
@@ -797,11 +798,10 @@ def _money_units_from_text(facts: list[Fact], text: str) -> None:
             fact.unit = "元"
 
 
-def _extract_from_stream(stream: Stream, version: str, tables: list[str], problems: list[str],
+def _extract_from_stream(stream: Stream, template: T.Template, tables: list[str], problems: list[str],
                          used_specs: list[T.RowSpec]) -> dict[str, dict[str, RowReading]]:
     text = stream.text
-    rows_all = T.rows_for(version)
-    ext = _Tables(stream, version)
+    ext = _Tables(stream, template)
 
     def first(needles, lo=0, hi=None):
         hits = [text.find(n, lo, hi if hi is not None else len(text)) for n in needles]
@@ -819,13 +819,13 @@ def _extract_from_stream(stream: Stream, version: str, tables: list[str], proble
     out: dict[str, dict[str, RowReading]] = {t: {} for t in tables}
 
     # ---- 依申请 first (its end anchors the 复议诉讼 table)
-    app_specs = tuple(r for r in rows_all if r.table == T.APPLICATION)
-    if version == "2021" and b0 is not None:
+    app_specs = template.application_rows
+    if template.one_row_other and b0 is not None:
         region = text[b0:]
-        if not any(m in region for m in ("逾期不补正", "逾期未按收费", "逾期未缴费")) and "其他处理" in region:
+        if not any(m in region for m in template.sub_row_words) and "其他处理" in region:
             # the report prints （六）其他处理 as ONE row (2019 style): keep it as
             # 依申请|其他处理; the three 2021 sub-rows are absent
-            app_specs = T.APPLICATION_ROWS_2019
+            app_specs = template.one_row_other
             problems.append("依申请: （六）其他处理 printed as one row (2019 style); 2021 sub-rows absent")
     used_specs.extend(app_specs)
     app_found: dict[str, Found] = {}
@@ -845,7 +845,7 @@ def _extract_from_stream(stream: Stream, version: str, tables: list[str], proble
     # ---- 主动公开
     if T.ACTIVE in tables and a0 is not None:
         hi = b0 if b0 is not None and b0 > a0 else (c0 if c0 is not None else len(text))
-        specs = tuple(r for r in rows_all if r.table == T.ACTIVE)
+        specs = template.active_rows
         found = ext.locate(specs, a0, hi)
         out[T.ACTIVE] = _read_rows(ext, specs, found, a0, hi)
 
@@ -975,7 +975,7 @@ def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
                 seen_value = seen_value or kind == "value"
         if seen_value:
             rows.append(items)
-    specs = T.REVIEW_ROWS
+    specs = ext.template.review_rows
     out: dict[str, RowReading] = {}
     if not rows:
         return out

@@ -25,42 +25,9 @@ from .understand import Catalog, Figure, ReportRef, resolve_column
 TABLE_NUMBERS = {T.ACTIVE: "表二", T.APPLICATION: "表三", T.REVIEW: "表四"}
 TABLE_SECTIONS = {T.ACTIVE: 2, T.APPLICATION: 3, T.REVIEW: 4}
 
-# How the standard tables print each row (for quotes).
-ROW_LABELS = {
-    "本年新收": "本年新收政府信息公开申请数量",
-    "上年结转": "上年结转政府信息公开申请数量",
-    "予以公开": "（一）予以公开",
-    "部分公开": "（二）部分公开",
-    "不予公开-属于国家秘密": "（三）不予公开 1.属于国家秘密",
-    "不予公开-其他法律行政法规禁止公开": "（三）不予公开 2.其他法律行政法规禁止公开",
-    "不予公开-危及三安全一稳定": "（三）不予公开 3.危及“三安全一稳定”",
-    "不予公开-保护第三方合法权益": "（三）不予公开 4.保护第三方合法权益",
-    "不予公开-属于三类内部事务信息": "（三）不予公开 5.属于三类内部事务信息",
-    "不予公开-属于四类过程性信息": "（三）不予公开 6.属于四类过程性信息",
-    "不予公开-属于行政执法案卷": "（三）不予公开 7.属于行政执法案卷",
-    "不予公开-属于行政查询事项": "（三）不予公开 8.属于行政查询事项",
-    "无法提供-本机关不掌握相关政府信息": "（四）无法提供 1.本机关不掌握相关政府信息",
-    "无法提供-没有现成信息需要另行制作": "（四）无法提供 2.没有现成信息需要另行制作",
-    "无法提供-补正后申请内容仍不明确": "（四）无法提供 3.补正后申请内容仍不明确",
-    "不予处理-信访举报投诉类申请": "（五）不予处理 1.信访举报投诉类申请",
-    "不予处理-重复申请": "（五）不予处理 2.重复申请",
-    "不予处理-要求提供公开出版物": "（五）不予处理 3.要求提供公开出版物",
-    "不予处理-无正当理由大量反复申请": "（五）不予处理 4.无正当理由大量反复申请",
-    "不予处理-要求行政机关确认或重新出具已获取信息": "（五）不予处理 5.要求行政机关确认或重新出具已获取信息",
-    "其他处理": "（六）其他处理",
-    "其他处理-逾期不补正": "（六）其他处理 1.申请人无正当理由逾期不补正",
-    "其他处理-逾期未缴费": "（六）其他处理 2.申请人逾期未按收费通知要求缴纳费用",
-    "其他处理-其他": "（六）其他处理 3.其他",
-    "总计": "（七）总计",
-    "结转下年度继续办理": "结转下年度继续办理",
-    "规范性文件": "行政规范性文件",
-    "行政诉讼-未经复议直接起诉": "行政诉讼 未经复议直接起诉",
-    "行政诉讼-复议后起诉": "行政诉讼 复议后起诉",
-}
-
-
 def row_label(row: str) -> str:
-    return ROW_LABELS.get(row, row)
+    """How the standard tables print a row (for quotes): the templates' printed label."""
+    return T.printed_label(row)
 
 
 @dataclass
@@ -158,9 +125,12 @@ def _row_matches(pattern: str, row: str) -> bool:
 
 
 def _template_of(store: FactStore, report: ReportRef) -> str | None:
+    """The report's template version; for a report stored without one, the template
+    whose own column (its first marker) the report has, else the current one."""
     if report.template:
         return report.template
-    return "2019" if store.has_column(report.id, T.ACTIVE, "本年新制作数量") else "2021"
+    return next((t.version for t in T.templates() if t.version != T.DEFAULT_VERSION
+                 and store.has_column(report.id, T.ACTIVE, t.markers[0])), T.DEFAULT_VERSION)
 
 
 def _cells(store: FactStore, report_ids: list[str], table: str, rows: list[str] | None = None,
@@ -179,16 +149,12 @@ def _cells(store: FactStore, report_ids: list[str], table: str, rows: list[str] 
     return out
 
 
-_ROW_ORDER = {spec.key: i for i, spec in enumerate(T.rows_for("2019") + T.rows_for("2021")
-                                                  + T.APPLICATION_ROWS_2019)}
-
-
 def _figure_cells(figure: Figure) -> tuple[list[str] | None, list[str] | None]:
-    """The row keys and columns (in either template) a figure can be read from, so the
+    """The row keys and columns (in any template) a figure can be read from, so the
     store returns only those cells: a question across 10,000 reports reads a few cells
     of each, not its whole table. None where the figure names something unknown."""
-    rows = [key for key in _ROW_ORDER if any(_row_matches(p, key) for p in figure.rows)]
-    columns = {resolve_column(c, version) for c in figure.columns for version in ("2019", "2021")}
+    rows = [key for key in T.row_order() if any(_row_matches(p, key) for p in figure.rows)]
+    columns = {resolve_column(c, t.version) for c in figure.columns for t in T.templates()}
     return rows or None, (None if None in columns else sorted(columns))
 
 
@@ -211,7 +177,7 @@ def figure_values(store: FactStore, reports: list[ReportRef], figure: Figure) ->
             # a report prints （六）其他处理 either as one row or as three sub-rows
             printed = [c for c in cells if not c.blank or c.row == "其他处理"]
             cells = printed or cells
-        cells.sort(key=lambda c: (_ROW_ORDER.get(c.row, 99), columns.index(c.column)))
+        cells.sort(key=lambda c: (T.row_order().get(c.row, 99), columns.index(c.column)))
         if not cells:
             if with_table is None:
                 with_table = store.reports_with_table(ids, figure.table)
@@ -252,7 +218,7 @@ def blank_cells(store: FactStore, report_ids: list[str]) -> dict[str, list[Cell]
                                         r["raw"], r["page"], True, bool(r["uncertain"])))
     for cells in out.values():
         cells.sort(key=lambda c: (list(TABLE_NUMBERS).index(c.table) if c.table in TABLE_NUMBERS else 9,
-                                  _ROW_ORDER.get(c.row, 99)))
+                                  T.row_order().get(c.row, 99)))
     return out
 
 

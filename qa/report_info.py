@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from index import template as T
+
 from .compose import Answer, Composer, years_text
 from .understand import LEVEL_NAMES, ReportRef
 
@@ -22,10 +24,6 @@ FIELDS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"哪个(?:县|市|区|省|地方)|哪里|什么地方|所属|属于哪|下面|隶属|哪个地区"), "region"),
     (re.compile(r"级别|哪一?级|层级"), "level"),
 ]
-TEMPLATE_WORDS = {
-    "2019": "2019年版表格格式（旧版：第二十条表为“上一年项目数量/本年增减/处理决定数量”）",
-    "2021": "2021年版表格格式（新版：第二十条表为“本年制发/本年废止/现行有效件数”）",
-}
 _PARENT = re.compile(r"([^\W\d_在的和与及时间向对将为了是从到由经按于本该我全各]{2,4}?(?:自治州|市|州|县|区|旗))人民政府")
 
 
@@ -71,7 +69,8 @@ def _say(c: Composer, ref: ReportRef, row, name: str) -> str:
     if name == "official_url":
         return f"原文链接：{value}" if value else "报告没有给出原文链接"
     if name == "template":
-        return f"使用{TEMPLATE_WORDS[value]}" if value in TEMPLATE_WORDS else "表格格式无法判断（没有找到标准表格）"
+        template = T.TEMPLATES.get(value or "")
+        return f"使用{template.title}" if template else "表格格式无法判断（没有找到标准表格）"
     if name == "level":
         return f"层级为{LEVEL_NAMES.get(ref.level, ref.level or '不详')}"
     regions = [r for r in (ref.province, ref.city, ref.county) if r]

@@ -55,27 +55,16 @@ class Figure:
         return f"{self.table}|{','.join(self.rows)}|{','.join(self.columns)}"
 
 
-# Columns of 主动公开 that differ between the 2019 and 2021 templates.
-_VERSION_COLUMNS = {
-    "@issued": {"2021": "本年制发件数", "2019": "本年新制作数量"},
-    "@published": {"2021": "本年制发件数", "2019": "本年新公开数量"},
-    "@repealed": {"2021": "本年废止件数", "2019": None},
-    "@in_force": {"2021": "现行有效件数", "2019": "对外公开总数量"},
-    "@decisions": {"2021": "本年处理决定数量", "2019": "处理决定数量"},
-    "@fee": {"2021": "本年收费金额", "2019": None},
-    "@items": {"2021": None, "2019": "上一年项目数量"},
-    "@change": {"2021": None, "2019": "本年增/减"},
-}
-COLUMN_WORDS = {"@issued": "本年制发", "@published": "本年新公开", "@repealed": "本年废止",
-                "@in_force": "现行有效", "@decisions": "本年处理决定数量", "@fee": "本年收费金额",
-                "@items": "上一年项目数量", "@change": "本年增/减"}
+# Columns of 主动公开 that differ between templates: each ``index.template.Template``
+# maps these logical names to its own column.
+COLUMN_WORDS = T.COLUMN_WORDS
 
 
 def resolve_column(column: str, template: str | None) -> str | None:
-    """The canonical column of a (possibly version-dependent) column for a report."""
-    if not column.startswith("@"):
-        return column
-    return _VERSION_COLUMNS[column].get(template or "2021")
+    """The canonical column of a (possibly version-dependent) column for a report;
+    None when the report's template has no such column (or is unknown)."""
+    found = T.TEMPLATES.get(template or T.DEFAULT_VERSION)
+    return found.column(column) if found else (None if column.startswith("@") else column)
 
 
 _LEGAL = ("商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他")

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--brief", action="store_true",
                         help="totals only, no line per report (for large folders)")
     parser.add_argument("--no-embeddings", action="store_true",
-                        help="passages and BM25 without embeddings (fast; dense and hybrid search find nothing)")
+                        help="passages and BM25 without embeddings (fast; the default search falls back "
+                             "to BM25, dense/hybrid asked for by name are unavailable)")
     parser.add_argument("--no-passages", action="store_true",
                         help="structured store only: skip passages, embeddings and the BM25 index")
     parser.add_argument("--metadata", metavar="FILE.csv",

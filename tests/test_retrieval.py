@@ -254,7 +254,7 @@ def test_bm25_shards_rebuild_only_where_a_report_changed(tmp_path, monkeypatch):
 def test_an_index_without_embeddings_answers_from_bm25_and_says_why_dense_cannot(tmp_path):
     from index.build import build
     from index.retrieval_stage import RetrievalStage
-    from qa.retrieve import IndexNotFound, search
+    from qa.retrieve import IndexNotFound, search, warm_up
 
     inputs = tmp_path / "input"
     inputs.mkdir()
@@ -262,6 +262,95 @@ def test_an_index_without_embeddings_answers_from_bm25_and_says_why_dense_cannot
     stage = RetrievalStage(dense=False)
     summary = build(inputs, tmp_path / "index", progress=False, stages=[stage])
     assert stage.embedded_passages == 0 and summary.timings["embed"] == 0
-    assert search(tmp_path / "index", "平潭 收到多少件申请", k=1)[0].report_id == "r006_pingtan_2021"
-    with pytest.raises(IndexNotFound, match="no passage vectors"):
-        search(tmp_path / "index", "平潭 收到多少件申请", k=1, mode="dense")
+    warm_up(tmp_path / "index")  # nothing to load, nothing to complain about
+    # the default mode (hybrid) falls back to BM25 alone, with no error
+    hits = search(tmp_path / "index", "平潭 收到多少件申请", k=3)
+    assert hits[0].report_id == "r006_pingtan_2021"
+    assert all(h.dense_rank is None and h.bm25_rank is not None for h in hits)
+    for mode in ("dense", "hybrid"):  # asked for by name, they say why they cannot
+        with pytest.raises(IndexNotFound, match="no passage vectors"):
+            search(tmp_path / "index", "平潭 收到多少件申请", k=1, mode=mode)
+    # and a text answer still comes from the report's passages
+    from qa.answer import answer
+
+    reply = answer("平潭2021年政府信息公开工作存在哪些问题？", tmp_path / "index")
+    assert reply.citations and reply.citations[0].report_id == "r006_pingtan_2021"
+
+
+# ---------------------------------------------------------------- how citizens ask (issue 9)
+COLLOQUIAL = TESTS / "retrieval_colloquial.jsonl"
+
+
+def _colloquial_questions() -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in COLLOQUIAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _report_file(report_id: str):
+    for folder in (ROOT / "data", FIXTURES / "real", FIXTURES / "pingtan"):
+        found = sorted(folder.glob(report_id + ".*"))
+        if found:
+            return found[0]
+    raise FileNotFoundError(report_id)
+
+
+@pytest.fixture(scope="session")
+def colloquial_index(tmp_path_factory):
+    """The reports the blind colloquial questions are about (11 Pingtan bodies whose
+    reports read alike, 3 seeds, 2 real reports), built as index_dir is: real model,
+    real chromadb, BM25."""
+    root = tmp_path_factory.mktemp("colloquial")
+    inputs = root / "input"
+    inputs.mkdir()
+    for report_id in sorted({q["report_id"] for q in _colloquial_questions()}):
+        path = _report_file(report_id)
+        shutil.copy(path, inputs / path.name)
+    summary, _ = _build(inputs, root / "index")
+    assert summary.total_reports == 16, summary.rejected
+    return root / "index"
+
+
+def _recall_at_5(index, questions, mode):
+    from qa.retrieve import search
+
+    found = 0
+    for q in questions:
+        hits = search(index, q["question"], k=5, mode=mode, kind="text")
+        found += any(h.report_id == q["report_id"] and any(_norm(x) in _norm(h.text) for x in q["quotes"])
+                     for h in hits)
+    return found / len(questions)
+
+
+def test_colloquial_questions_find_the_passage_that_answers(colloquial_index):
+    """tests/retrieval_colloquial.jsonl: 54 blind questions in citizens' words
+    ('有哪些工作亮点', '打算咋整', '老百姓能在哪看到'), over the whole 16-report index, text
+    passages. Measured recall@5 (2026-12-03): default (hybrid) 0.759 (41 of 54), bm25
+    0.685, dense 0.667. The floor allows two questions fewer; the default must beat
+    BM25 alone, which is why it is the default (BENCHMARKS.md)."""
+    from qa.retrieve import DEFAULT_MODE
+
+    questions = _colloquial_questions()
+    assert len(questions) >= 40
+    default = _recall_at_5(colloquial_index, questions, None)
+    bm25 = _recall_at_5(colloquial_index, questions, "bm25")
+    assert default >= 0.72, (DEFAULT_MODE, default)
+    assert default > bm25, (default, bm25)
+
+
+@pytest.mark.parametrize("mode", [None, "bm25", "hybrid", "dense"])
+def test_a_text_question_never_gets_a_table_row(colloquial_index, mode):
+    """Issue 9: '有哪些工作亮点' about a township report returned 规章 table rows under
+    BM25 (their text is mostly the body's name and year, which the question repeats).
+    Asked for text passages, no mode returns one, and within the report the answer
+    (section 一) is among the first three (qa/answer.py then picks the section)."""
+    from qa.retrieve import search
+
+    question = "君山片区2024年有哪些工作亮点"
+    hits = search(colloquial_index, question, k=10, mode=mode, kind="text")
+    assert hits and all(h.kind == "text" for h in hits)
+    scoped = search(colloquial_index, "有哪些工作亮点", k=3, mode=mode, kind="text",
+                    report_ids={"p003_junshan_2024"})
+    assert any(h.section == 1 for h in scoped), [(h.section, h.text[:30]) for h in scoped]
+    rows = search(colloquial_index, question, k=10, mode=mode, kind="table_row")
+    assert all(h.kind == "table_row" for h in rows)

@@ -121,9 +121,9 @@ def warm_up(index_dir: str | Path) -> None:
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
-        from .retrieve import open_index as open_retrieval
+        from .retrieve import warm_up as warm_up_retrieval
 
-        open_retrieval(index_dir)
+        warm_up_retrieval(index_dir)  # and the embedding model, when the default mode uses it
     except Exception:  # pragma: no cover - a cold first question is only slower
         pass
 
@@ -171,8 +171,8 @@ def _keywords(text: str, drop: set[str]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-# Retrieval mode for text questions (scripts/evaluate.py over the dev set's text
-# questions, see BENCHMARKS.md): None = qa.retrieve.DEFAULT_MODE (BM25).
+# Retrieval mode for text questions: None = qa.retrieve.DEFAULT_MODE (hybrid, chosen on
+# tests/retrieval_colloquial.jsonl; BM25 on an index built without vectors).
 TEXT_MODE: str | None = None
 TOP_PASSAGES = 8
 

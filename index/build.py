@@ -31,6 +31,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import crossyear, store
+from .layout import current_dir  # noqa: F401 - where builds are served from (index.layout)
 from .document import IngestError
 from .load import is_supported
 from .metadata import Overrides, read_overrides
@@ -65,17 +66,6 @@ class BuildSummary:
     # parsed in this build, and the rows of the file that match no report in the index
     overridden: dict[str, dict] = field(default_factory=dict)
     overrides_unmatched: list[str] = field(default_factory=list)
-
-
-def current_dir(index_dir: str | Path) -> Path | None:
-    """The build directory being served, or None when nothing was built yet."""
-    index_dir = Path(index_dir)
-    link = index_dir / "current"
-    if link.exists():
-        return link.resolve()
-    if (index_dir / store.DB_NAME).exists():  # a bare store directory
-        return index_dir
-    return None
 
 
 def open_store(index_dir: str | Path) -> sqlite3.Connection:

@@ -31,8 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import store
-from .build import open_store
+from . import layout, store
 
 Row = Mapping[str, Any]  # one result row, read by column name
 
@@ -325,4 +324,7 @@ def open_fact_store(index_dir: str | Path) -> FactStore:
     The one place that picks the implementation: SQLite over ``<current>/reports.db``.
     A PostgreSQL store would be returned here when its setting is given (README, "Past
     one machine"). Raises FileNotFoundError when nothing has been built yet."""
-    return SQLiteFactStore(open_store(index_dir))
+    build = layout.current_dir(index_dir)
+    if build is None:
+        raise FileNotFoundError(f"no index at {index_dir}: build one with scripts/build_index.py")
+    return SQLiteFactStore(store.open_readonly(build))

@@ -10,8 +10,7 @@ none -> uncertain.
 
 A value is '0' or has no leading zero; it may carry a sign ('-185') and decimals
 ('252.31'); a trailing unit ('元', '万元', '件', '项') is dropped. Spaces in the run
-are unreliable in flattened pages, so they never exclude a reading here:
-``respects_spaces`` lets a caller use them as a tie-breaking hint.
+are unreliable in flattened pages, so they never exclude a reading here.
 """
 
 from __future__ import annotations
@@ -130,17 +129,6 @@ def _enumerate(s: str, i: int, left: int, acc: list[str], out: list[Reading],
         acc.append(value)
         _enumerate(s, j, left - 1, acc, out, constraint, max_decimals)
         acc.pop()
-
-
-def respects_spaces(text: str, reading: Reading) -> bool:
-    """True when every space in the run falls on a cut between two values."""
-    digits, spaces = clean_run(text)
-    cuts, pos = set(), 0
-    for value in reading:
-        # the value as it appears in the run (normalize_number only drops a '+')
-        pos = digits.find(value.lstrip("+"), pos) + len(value.lstrip("+"))
-        cuts.add(pos)
-    return spaces <= cuts
 
 
 # ------------------------------------------------------------------ constraints

@@ -953,7 +953,6 @@ def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
             kind, item = _part_item(cell, a, b, False)
             if kind == "junk" and not cell.empty:
                 # header words then the numbers in the same cell (flattened text)
-                m = re.search(r"(?<![\d.])(-?\d[\d.\s-]*)$", cell.text)
                 tail = cell.ctext[a:b]
                 mt = re.search(r"[^\d.\-+]([\d.\-+]+)$", tail)
                 if mt is None:

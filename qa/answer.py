@@ -1,4 +1,4 @@
-"""Answer a question over an index: ``answer(question, index_dir, history=None) -> Answer``.
+"""Answer a question over an index: ``answer(question, index, history=None) -> Answer``.
 
     >>> from qa.answer import answer
     >>> a = answer("交岔乡2021年收到多少申请？", "var/index")
@@ -19,7 +19,7 @@ de-duplicated, headings glued to the text are removed, and each passage used is 
 with its section, page and the sentences quoted from it.
 
 The first text question of a process loads jieba's dictionary and the BM25 index
-(≈1.5–2 s); ``warm_up(index_dir)`` does it ahead of time (for a server).
+(≈1.5–2 s); ``warm_up(index)`` does it ahead of time (for a server).
 """
 
 from __future__ import annotations
@@ -30,58 +30,44 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from index.build import current_dir
-from index.factstore import FactStore, open_fact_store
+from index.factstore import FactStore
 from index.sections import STANDARD_TITLES
+from index.served import Index, IndexNotFound, open_index
 
 from .compose import Answer, Citation, Composer, compose, section_title, sentences_of, years_text
 from .understand import Catalog, Query, QuestionError, check_question, understand
 
 
-class IndexNotFound(FileNotFoundError):
-    """No index has been built at the directory given."""
+log = logging.getLogger(__name__)
 
 
-_CATALOGS: dict[str, tuple[float, Catalog]] = {}
+def catalog_of(index: Index, store: FactStore) -> Catalog:
+    """The names and reports of the index's build (qa.understand.Catalog), made once
+    per build and kept on its Index."""
+    return index.cached("catalog", lambda: Catalog.from_db(store))
 
 
-def _catalog(store: FactStore, index_dir: str | Path) -> Catalog:
-    build = current_dir(index_dir)
-    key = str(build)
-    stamp = (Path(build) / "reports.db").stat().st_mtime if build else 0.0
-    cached = _CATALOGS.get(key)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    catalog = Catalog.from_db(store)
-    _CATALOGS[key] = (stamp, catalog)
-    return catalog
-
-
-def open_index(index_dir: str | Path) -> FactStore:
-    if current_dir(index_dir) is None:
-        raise IndexNotFound(f"no index at {index_dir}: build one with scripts/build_index.py")
-    return open_fact_store(index_dir)
-
-
-def answer(question: str, index_dir: str | Path, history=None) -> Answer:
-    """Answer one question (with earlier questions of the conversation in ``history``).
+def answer(question: str, index: Index | str | Path, history=None) -> Answer:
+    """Answer one question (with earlier questions of the conversation in ``history``)
+    from an ``index.served.Index`` or the index served from a directory.
 
     Raises QuestionError for an empty or over-long question and IndexNotFound when
-    ``index_dir`` holds no index."""
+    there is no index."""
     question = check_question(question)
-    with open_index(index_dir) as store:
-        catalog = _catalog(store, index_dir)
+    index = open_index(index)  # the served build, resolved once for the whole answer
+    with index.facts() as store:
+        catalog = catalog_of(index, store)
         if not catalog.reports:
             return Answer("索引中还没有任何报告，无法回答。", intent="text")
         query = understand(question, history, catalog)
         if query.intent == "clarify":
             return ask_back(store, catalog, query)
         if query.intent == "text":
-            return answer_text(store, catalog, query, index_dir)
+            return answer_text(store, catalog, query, index)
         result = compose(store, catalog, query)
         if query.intent in ("lookup", "yesno") and len(query.bodies) == 1 and _EXPLAIN.search(question) \
                 and result.citations:
-            result = _with_explanation(result, store, catalog, query, index_dir)
+            result = _with_explanation(result, store, catalog, query, index)
         return result
 
 
@@ -89,12 +75,12 @@ def answer(question: str, index_dir: str | Path, history=None) -> Answer:
 _EXPLAIN = re.compile(r"什么结果|结果(?:如何|怎么样|怎样)|最后.{0,6}结果|怎么处理|为什么|原因|理由|什么情况|怎么回事")
 
 
-def _with_explanation(result: Answer, store: FactStore, catalog: Catalog, query: Query, index_dir) -> Answer:
+def _with_explanation(result: Answer, store: FactStore, catalog: Catalog, query: Query, index) -> Answer:
     """A figure answer followed by what the report's text says about it, when it says
     anything (from both the facts and the passages)."""
     text_query = Query(question=query.question, intent="text", bodies=list(query.bodies), years=list(query.years),
                        text_query=query.question)
-    told = answer_text(store, catalog, text_query, index_dir)
+    told = answer_text(store, catalog, text_query, index)
     if not told.citations or "：" not in told.answer:
         return result
     result.answer += "\n\n报告正文的说明：" + told.answer.split("：", 1)[1]
@@ -110,22 +96,23 @@ def ask_back(store: FactStore, catalog: Catalog, query: Query) -> Answer:
     return c.done(f"您问的是哪一个单位？这个名称对应索引中的{options}{more}。请说明全称或所属地区后再问。")
 
 
-def warm_up(index_dir: str | Path) -> None:
+def warm_up(index: Index | str | Path) -> None:
     """Load what the first question would: the catalog of reports and its name index
-    (≈ 1.5 s for 10,000 reports), jieba's dictionary and the BM25 index of
-    ``index_dir`` (≈1.5–2 s), once per process. Never raises."""
+    (≈ 1.5 s for 10,000 reports), jieba's dictionary, the BM25 index and (when the
+    default retrieval uses vectors) the embedding model, once per build. Never raises."""
     try:
-        with open_index(index_dir) as store:
-            _catalog(store, index_dir).names  # the name index is made on first use: now
+        index = open_index(index)
+        with index.facts() as store:
+            catalog_of(index, store).names  # the name index is made on first use: now
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         from .retrieve import warm_up as warm_up_retrieval
 
-        warm_up_retrieval(index_dir)  # and the embedding model, when the default mode uses it
-    except Exception:  # pragma: no cover - a cold first question is only slower
-        pass
+        warm_up_retrieval(index)
+    except Exception as error:  # a cold first question is only slower
+        log.warning("warm-up incomplete (the first question will be slower): %s", error)
 
 
 # ---------------------------------------------------------------------- text questions
@@ -177,7 +164,7 @@ TEXT_MODE: str | None = None
 TOP_PASSAGES = 8
 
 
-def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> list[dict] | None:
+def _retrieve(index, query: Query, refs, names: set[str] = frozenset()) -> list[dict] | None:
     """The top text passages for a text question (rank 1 first), or None when the
     index has no retrieval stage (then the stored sections are used). The body and
     year, when they are filters, are taken out of the query: otherwise BM25 favours
@@ -201,8 +188,9 @@ def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> l
     if len(re.sub(r"[\W\d]", "", text)) < 2:
         text = query.text_query or query.question
     try:
-        hits = search(index_dir, text, k=TOP_PASSAGES * 2, mode=TEXT_MODE, kind="text", **kwargs)
-    except Exception:  # retrieval is an optional stage: fall back to the sections
+        hits = search(index, text, k=TOP_PASSAGES * 2, mode=TEXT_MODE, kind="text", **kwargs)
+    except IndexNotFound as error:  # retrieval is an optional stage: fall back to the sections
+        log.info("text retrieval unavailable, answering from the stored sections: %s", error)
         return None
     out = []
     for h in hits:
@@ -215,15 +203,16 @@ def _retrieve(index_dir, query: Query, refs, names: set[str] = frozenset()) -> l
     return out
 
 
-def _section_passages(index_dir, p: dict) -> list[dict]:
+def _section_passages(index, p: dict) -> list[dict]:
     """All passages of the hit's section, in order (the hit alone when unknown)."""
     if not p.get("id"):
         return [p]
     try:
         from .retrieve import section_passages
 
-        ps = section_passages(index_dir, p["report_id"], p["number"])
-    except Exception:
+        ps = section_passages(index, p["report_id"], p["number"])
+    except IndexNotFound as error:
+        log.info("section passages unavailable, reading the hit alone: %s", error)
         return [p]
     if not any(x.id == p["id"] for x in ps):
         return [p]
@@ -308,7 +297,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s，,。；;：:、]", "", text)
 
 
-def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> Answer:
+def answer_text(store: FactStore, catalog: Catalog, query: Query, index) -> Answer:
     c = Composer(store, catalog, query)
     missing = c.not_found()
     if missing is not None:
@@ -346,7 +335,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
             c.citations.append(Citation(refs[0].id, refs[0].title, refs[0].body, refs[0].year,
                                         section_title(section, 1), section.get("page_start"), "；".join(items)))
             return c.done(f"据{c.who(refs[0])}报告（{section_title(section, 1)}），主要工作有：" + "；".join(items) + "。")
-    passages = _retrieve(index_dir, query, refs, names)
+    passages = _retrieve(index, query, refs, names)
     if not passages:  # no retrieval stage (or nothing found): the stored sections
         passages = [{"id": None, "report_id": s["report_id"], "number": s["number"], "title": s["title"],
                      "page": s["page_start"], "text": s["text"] or "", "rank": None}
@@ -426,7 +415,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index_dir) -> 
     if best_words <= 0 or best_score <= 0.8:
         return c.done("报告中没有找到能回答这个问题的语句。" +
                       (f"（检索范围：{'、'.join(c.who(r) for r in refs[:5])}报告）" if refs else ""))
-    chosen = _read_on(index_dir, best_p, best_i, keywords, asks_list, question)
+    chosen = _read_on(index, best_p, best_i, keywords, asks_list, question)
     ref = ref_by_id[best_p["report_id"]]
     # One citation per passage used: its section, page and the sentences quoted.
     quotes: list[str] = []
@@ -533,11 +522,11 @@ _BARE_LEAD = re.compile(r"(?:主要|具体|分别|集中)?(?:是|有|为|表现�
 _MEASURE_LEAD = re.compile(r"将|改进|整改|下一步|打算|计划|措施|做好以下|抓好|努力方向|工作安排|针对|推动")
 
 
-def _section_units(index_dir, p: dict) -> tuple[list[tuple[dict, str, tuple]], bool]:
+def _section_units(index, p: dict) -> tuple[list[tuple[dict, str, tuple]], bool]:
     """(passage, sentence, (passage id, index in passage)) over the hit's whole
     section in reading order; a sentence cut by a passage boundary is joined again."""
     units: list[tuple[dict, str, list]] = []
-    for q in _section_passages(index_dir, p):
+    for q in _section_passages(index, p):
         for j, sent in enumerate(_units(q)):
             if j == 0 and units and not units[-1][1].endswith(_ENDS):
                 prev = units[-1]
@@ -547,13 +536,13 @@ def _section_units(index_dir, p: dict) -> tuple[list[tuple[dict, str, tuple]], b
     return units
 
 
-def _read_on(index_dir, p: dict, i: int, keywords: list[str], asks_list: bool,
+def _read_on(index, p: dict, i: int, keywords: list[str], asks_list: bool,
              question: str = "") -> list[tuple[dict, str]]:
     """The best sentence and those that complete it, in reading order: a sentence cut
     at ；/：, and — for a question about problems or measures — the items of the
     enumeration it opens or belongs to (一是…二是…, （一）…（二）…, 1. 2.), up to the next
     sub-heading of another topic (or, for problems, the lead-in of the measures)."""
-    units = _section_units(index_dir, p)
+    units = _section_units(index, p)
     start = next((n for n, u in enumerate(units) if (p.get("id"), i) in u[2]), None)
     if start is None:  # pragma: no cover - the hit is always in its section
         units, start = [(p, s, [(p.get("id"), k)]) for k, s in enumerate(_units(p))], i

@@ -126,7 +126,7 @@ class Composer:
 
     def short_value(self, v: F.FigureValue) -> str:
         if v.has_number:
-            return f"{v.text_value}" + (f"（部分未填报）" if v.status == "partial" else "")
+            return f"{v.text_value}" + ("（部分未填报）" if v.status == "partial" else "")
         return {"blank": "未填报", "uncertain": "读数不确定", "missing": "无此项"}.get(v.status, "—")
 
     def table(self, header: list[str], rows: list[list[str]]) -> str:

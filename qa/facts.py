@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from index import template as T
 from index.factstore import FactStore
 
-from .understand import Catalog, Figure, ReportRef, resolve_column
+from .understand import Figure, ReportRef, resolve_column
 
 TABLE_NUMBERS = {T.ACTIVE: "表二", T.APPLICATION: "表三", T.REVIEW: "表四"}
 TABLE_SECTIONS = {T.ACTIVE: 2, T.APPLICATION: 3, T.REVIEW: 4}
@@ -230,6 +230,3 @@ def has_tables(store: FactStore, report_ids: list[str]) -> dict[str, bool]:
     with_facts = store.reports_with_facts(report_ids)
     return {rid: rid in with_facts for rid in report_ids}
 
-
-def load_catalog(store: FactStore) -> Catalog:
-    return Catalog.from_db(store)

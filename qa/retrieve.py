@@ -16,22 +16,22 @@ An index built with ``--no-embeddings`` has no vectors: the default mode then
 searches with BM25 alone (logged once per index), while an explicit ``mode='dense'``
 or ``'hybrid'`` raises IndexNotFound saying so.
 
-Opened indexes (BM25 shards, chroma client) are cached per build directory, and
-the embedding model once per process; the first query of a process pays for loading.
+The build's files (BM25 shards, vectors, passages) are read through its
+``index.served.Index``, opened once per served build; the embedding model is loaded
+once per process; the first query of a process pays for loading.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from index import lexical, passages, store, vectors
-from index.build import current_dir
+from index import vectors
 from index.embeddings import embed_query
 from index.passages import Passage
+from index.served import Index, IndexNotFound, open_index
 
 MODES = ("bm25", "hybrid", "dense")
 # Chosen with scripts/bench_retrieval.py (BENCHMARKS.md, issue 9) on the blind
@@ -61,97 +61,12 @@ CANDIDATES = 50  # passages taken from each list before fusion
 log = logging.getLogger(__name__)
 
 
-class IndexNotFound(FileNotFoundError):
-    """No built index (or no retrieval index in it) at the given directory."""
-
-
 @dataclass
 class Hit(Passage):
     score: float = 0.0
     rank: int = 0  # 1-based
     bm25_rank: int | None = None
     dense_rank: int | None = None
-
-
-class _OpenIndex:
-    """One build directory, opened for searching: BM25 shards (memory-mapped), the
-    report names for the agency filter, and the store, where passages are read by id
-    (a 10,000-report index has ≈ 400,000 of them: they are not all kept in memory)."""
-
-    def __init__(self, build_dir: Path):
-        self.build_dir = build_dir
-        if not (build_dir / lexical.BM25_DIR).exists():
-            raise IndexNotFound(f"{build_dir} has no retrieval index: rebuild it with the retrieval stage")
-        self._db = store.open_readonly(build_dir)
-        self.reports = [dict(r) for r in self._db.execute("SELECT id, title, body, short_name FROM reports")]
-        try:
-            self.lexical = lexical.LexicalIndex.load(build_dir / lexical.BM25_DIR)
-        except FileNotFoundError as error:
-            raise IndexNotFound(str(error)) from error
-        self._client = None
-        self._collection = None
-        self._has_vectors: bool | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def has_vectors(self) -> bool:
-        """Whether the build has passage vectors (not with --no-embeddings)."""
-        if self._has_vectors is None:
-            try:
-                self.collection
-                self._has_vectors = True
-            except IndexNotFound as error:
-                log.info("%s: the default search uses BM25 alone", error)
-                self._has_vectors = False
-        return self._has_vectors
-
-    @property
-    def collection(self):
-        with self._lock:
-            if self._collection is None:
-                self._client = vectors.open_client(self.build_dir)
-                try:
-                    self._collection = vectors.get_collection(self._client, create=False)
-                except Exception as error:  # chromadb's NotFoundError
-                    raise IndexNotFound(
-                        f"{self.build_dir} has no passage vectors (built with --no-embeddings?): "
-                        "search with mode='bm25' or rebuild with embeddings") from error
-            return self._collection
-
-    def passages(self, ids: list[str]) -> dict[str, Passage]:
-        """The stored passages with these ids (unknown ids left out)."""
-        if not ids:
-            return {}
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({','.join('?' * len(ids))})",
-                                    ids).fetchall()
-        return {r["id"]: passages.row_to_passage(r) for r in rows}
-
-    def section_passages(self, report_id: str, section: int) -> list[Passage]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM passages WHERE report_id = ? AND section = ? AND kind = 'text' "
-                "ORDER BY seq", (report_id, section)).fetchall()
-        return [passages.row_to_passage(r) for r in rows]
-
-    def close(self) -> None:
-        vectors.close_client(self._client)
-        self._client = self._collection = None
-        self._db.close()
-
-    def agency_reports(self, agency: str) -> set[str]:
-        agency = agency.strip()
-        out = set()
-        for r in self.reports:
-            names = [n for n in (r["body"], r["short_name"], r["title"]) if n]
-            if any(agency in n or (len(n) >= 2 and n in agency and n != r["title"]) for n in names):
-                out.add(r["id"])
-        return out
-
-
-_COLUMNS = ",".join(f.name for f in fields(Passage))
-_open: dict[Path, _OpenIndex] = {}
-_open_lock = threading.Lock()
 
 
 def quiet_model_loading() -> None:
@@ -179,37 +94,32 @@ def quiet_model_loading() -> None:
 
 
 
-def warm_up(index_dir: str | Path) -> None:
+def warm_up(index: Index | str | Path) -> None:
     """Open the index and, when the default mode uses vectors and the build has them,
     load the embedding model (importing it costs seconds: a server does it before
     its first question, not during it). Raises IndexNotFound."""
-    index = open_index(index_dir)
+    index = open_index(index)
+    index.lexical  # noqa: B018 - load the BM25 shards now
     if DEFAULT_MODE != "bm25" and index.has_vectors:
         quiet_model_loading()
         embed_query("预热")
 
 
-def section_passages(index_dir: str | Path, report_id: str, section: int) -> list[Passage]:
+def section_passages(index: Index | str | Path, report_id: str, section: int) -> list[Passage]:
     """The text passages of one section of one report, in reading order (to read on
     past a hit: an enumeration 一是…二是… may run into the next passage)."""
-    return open_index(index_dir).section_passages(report_id, section)
+    return open_index(index).section_passages(report_id, section)
 
 
-def open_index(index_dir: str | Path) -> _OpenIndex:
-    """The served build of `index_dir`, opened once (reopened when a new build is served)."""
-    build = current_dir(index_dir)
-    if build is None:
-        raise IndexNotFound(f"no index at {index_dir}: build one with scripts/build_index.py")
-    build = build.resolve()
-    with _open_lock:
-        opened = _open.get(build)
-        if opened is None:
-            opened = _OpenIndex(build)
-            # builds no longer served under this index dir are closed
-            for path in [p for p in _open if p.parent == build.parent]:
-                _open.pop(path).close()
-            _open[build] = opened
-    return opened
+def _agency_reports(index: Index, agency: str) -> set[str]:
+    """Reports whose body, short name or title names the agency (either way round)."""
+    agency = agency.strip()
+    out = set()
+    for r in index.report_names():
+        names = [n for n in (r["body"], r["short_name"], r["title"]) if n]
+        if any(agency in n or (len(n) >= 2 and n in agency and n != r["title"]) for n in names):
+            out.add(r["id"])
+    return out
 
 
 def _where(report_ids: set[str] | None, year: int | None, level: str | None,
@@ -263,7 +173,7 @@ def fuse_scores(bm25: list[tuple[str, float]], dense: list[tuple[str, float]],
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = None,
+def search(index: Index | str | Path, query: str, k: int = 5, year: int | None = None,
            agency: str | None = None, level: str | None = None, mode: str | None = None,
            kind: str | None = None, report_ids: set[str] | None = None) -> list[Hit]:
     """The k passages best matching `query`, best first (fewer when the filters leave
@@ -274,11 +184,11 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
     defaulted = mode is None
     mode = mode or DEFAULT_MODE
     _check(query, k, mode, level, year)
-    index = open_index(index_dir)
+    index = open_index(index)
     if defaulted and mode != "bm25" and not index.has_vectors:
         mode = "bm25"  # built with --no-embeddings: BM25 still answers (has_vectors logged why)
     if agency:
-        named = index.agency_reports(agency)
+        named = _agency_reports(index, agency)
         report_ids = named if report_ids is None else named & set(report_ids)
     if report_ids is not None and not report_ids:
         return []
@@ -316,3 +226,7 @@ def search(index_dir: str | Path, query: str, k: int = 5, year: int | None = Non
         if len(hits) == k:
             break
     return hits
+
+
+__all__ = ["search", "warm_up", "section_passages", "open_index", "fuse", "fuse_scores", "Hit", "IndexNotFound",
+           "MODES", "DEFAULT_MODE"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from index import template as T
 from index.factstore import FactStore
 
-from .names import NameMatcher, body_aliases, clean_name, display_name, region_aliases
+from .names import NameMatcher, body_aliases, display_name, region_aliases
 
 LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "市", "province": "省级",
                "department": "部门"}

@@ -43,9 +43,9 @@ from urllib.parse import quote  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from index import template as T  # noqa: E402
-from index.build import current_dir  # noqa: E402
-from index.factstore import FactStore, open_fact_store  # noqa: E402
-from qa.answer import IndexNotFound, answer  # noqa: E402
+from index.factstore import FactStore  # noqa: E402
+from index.served import Index, IndexNotFound, served  # noqa: E402
+from qa.answer import answer, catalog_of  # noqa: E402
 from qa.facts import TABLE_NUMBERS, row_label  # noqa: E402
 from qa.understand import LEVEL_NAMES, Catalog, QuestionError, understand  # noqa: E402
 
@@ -118,41 +118,31 @@ def esc(value) -> str:
 
 # ------------------------------------------------------------------------ index access
 class IndexView:
-    """Read access to the index being served (re-read when a new build is switched in)."""
+    """The index being served (index.served): each request takes the current build once
+    and reads everything it shows from that one build."""
 
     def __init__(self, index_dir: str | Path):
-        self.index_dir = Path(index_dir)
-        self._catalog: tuple[tuple[str, float], Catalog] | None = None
+        self.served = served(index_dir)
 
-    def store(self) -> FactStore:
-        return open_fact_store(self.index_dir)
-
-    def _stamp(self) -> tuple[str, float]:
-        build = current_dir(self.index_dir)
-        if build is None:
-            return ("", 0.0)
-        db_file = Path(build) / "reports.db"
-        return (str(build), db_file.stat().st_mtime if db_file.exists() else 0.0)
-
-    def catalog(self) -> Catalog | None:
-        stamp = self._stamp()
-        if not stamp[0]:
+    def index(self) -> Index | None:
+        try:
+            return self.served.get()
+        except IndexNotFound:
             return None
-        if self._catalog and self._catalog[0] == stamp:
-            return self._catalog[1]
-        with self.store() as store:
-            catalog = Catalog.from_db(store)
-        self._catalog = (stamp, catalog)
-        return catalog
 
-    def reports(self) -> list[dict]:
-        if current_dir(self.index_dir) is None:
+    def reports(self, index: Index | None = None) -> list[dict]:
+        """Every report's id, names, level and year, by name (made once per build)."""
+        index = index or self.index()
+        if index is None:
             return []
-        with self.store() as store:
-            return [dict(r) for r in store.reports_by_name()]
 
-    def short_names(self) -> dict[str, dict]:
-        return {r["id"]: r for r in self.reports()}
+        def make():
+            with index.facts() as store:
+                return [dict(r) for r in store.reports_by_name()]
+        return index.cached("page_reports", make)
+
+    def short_names(self, index: Index | None = None) -> dict[str, dict]:
+        return {r["id"]: r for r in self.reports(index)}
 
 
 def report_label(r: dict) -> str:
@@ -481,12 +471,13 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
             return "", messages, asked, gr.update()
         names = {}
         try:
-            names = view.short_names()
-            effective, note = apply_filters(question, asked, year, level, view.catalog())
-            result = answer(effective, index_dir, asked or None)
-            data = result.to_dict()
-            data["query"] = getattr(result, "query", {}) or {}
-            with view.store() as store:
+            index = view.served.get()  # one build for the whole answer
+            names = view.short_names(index)
+            with index.facts() as store:
+                effective, note = apply_filters(question, asked, year, level, catalog_of(index, store))
+                result = answer(effective, index, asked or None)
+                data = result.to_dict()
+                data["query"] = getattr(result, "query", {}) or {}
                 reply = answer_markdown(data, note, names, store)
             chart = chart_html(data, names)
             asked.append(effective)
@@ -506,11 +497,10 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
     def browse(rid):
         if not rid:
             return ("<p>请选择一份报告。</p>", "", "", "")
-        try:
-            store = view.store()
-        except FileNotFoundError:
+        index = view.index()
+        if index is None:
             return ("<p>还没有建立索引。</p>", "", "", "")
-        with store:
+        with index.facts() as store:
             return (report_meta_html(store, rid), checks_html(store, rid), tables_html(store, rid),
                     sections_html(store, rid))
 

@@ -1,0 +1,69 @@
+"""Where an index keeps its files: the one module that spells the on-disk layout.
+
+    var/index/                      the index directory (--index)
+      current -> builds/<id>        the build being served (a symlink, switched atomically)
+      builds/<id>/                  one build
+        reports.db                  the structured store (index.store)
+        bm25/                       the BM25 shards (index.lexical)
+        chroma/                     the passage vectors (index.vectors), with
+          model.txt                 the embedding model and passage version used
+          collection.txt            the Chroma-server collection, when one is used
+      builds/<id>.partial/          a build in progress (renamed when done)
+      embeddings.db                 the embedding cache shared by all builds
+
+Everything else asks this module for a path; no other module spells these names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CURRENT = "current"
+BUILDS = "builds"
+PARTIAL_SUFFIX = ".partial"
+DB_NAME = "reports.db"
+BM25_DIR = "bm25"
+CHROMA_DIR = "chroma"
+MODEL_FILE = "model.txt"
+COLLECTION_FILE = "collection.txt"
+EMBED_CACHE = "embeddings.db"
+
+
+def current_link(index_dir: str | Path) -> Path:
+    return Path(index_dir) / CURRENT
+
+
+def builds_dir(index_dir: str | Path) -> Path:
+    return Path(index_dir) / BUILDS
+
+
+def current_dir(index_dir: str | Path) -> Path | None:
+    """The build directory being served, or None when nothing was built yet (a bare
+    store directory, as tests make, is its own build)."""
+    index_dir = Path(index_dir)
+    link = index_dir / CURRENT
+    if link.exists():
+        return link.resolve()
+    if (index_dir / DB_NAME).exists():
+        return index_dir
+    return None
+
+
+def store_file(build_dir: str | Path) -> Path:
+    return Path(build_dir) / DB_NAME
+
+
+def bm25_dir(build_dir: str | Path) -> Path:
+    return Path(build_dir) / BM25_DIR
+
+
+def chroma_dir(build_dir: str | Path) -> Path:
+    return Path(build_dir) / CHROMA_DIR
+
+
+def model_file(build_dir: str | Path) -> Path:
+    return Path(build_dir) / CHROMA_DIR / MODEL_FILE
+
+
+def embed_cache(index_dir: str | Path) -> Path:
+    return Path(index_dir) / EMBED_CACHE

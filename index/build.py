@@ -9,10 +9,21 @@ A build copies the current store into a new build directory, re-parses only file
 whose content hash changed, drops reports whose file is gone, and only then points
 ``current`` at it (an atomic rename). A build that crashes or is interrupted leaves
 ``current`` and what it serves untouched.
+
+One build at a time per index: ``INDEX/.build.lock`` (flock) makes a second concurrent
+build fail at once with BuildLocked ("build already running"). Each file is parsed in a
+worker process under index.limits (size, text length, time); a file over a limit is
+rejected with the reason and the build goes on. Symbolic links are indexed only when
+they point inside the input folder. The input folder is recorded as an absolute path
+(``build_info.input_dir``: /api/reports/{id}/source serves from it, from any cwd).
+After reports are removed the store is compacted (VACUUM) once a fifth of it is free
+pages, and ``rejects`` keeps only the files rejected by this build.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -25,8 +36,16 @@ from tqdm import tqdm
 
 from . import store
 from .document import IngestError
+from .limits import FileLimits, ParseWorker
 from .load import is_supported
-from .parse import file_hash, parse_report
+from .parse import file_hash
+
+LOCK_NAME = ".build.lock"
+VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
+
+
+class BuildLocked(RuntimeError):
+    """Another build of the same index is running."""
 
 
 @dataclass
@@ -75,10 +94,64 @@ def open_store(index_dir: str | Path) -> sqlite3.Connection:
 
 
 def find_reports(input_dir: str | Path) -> list[Path]:
+    return find_files(input_dir)[0]
+
+
+def find_files(input_dir: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files under ``input_dir`` (hidden ones skipped), and the symbolic links refused
+    with the reason: a link is followed only when it points inside the folder (a link to a
+    folder is never followed; its files inside the folder are found where they are)."""
     input_dir = Path(input_dir)
     if input_dir.is_file():
-        return [input_dir]
-    return sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return [input_dir], []
+    root = input_dir.resolve()
+    files, refused = [], []
+    for folder, dirs, names in os.walk(input_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names) + [d for d in dirs if Path(folder, d).is_symlink()]:
+            path = Path(folder) / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    refused.append((path, f"symbolic link to {target}, outside the input folder: not followed"))
+                    continue
+                if not target.is_file():
+                    continue  # a link to a folder inside: its files are found there
+            if path.is_file():
+                files.append(path)
+    return sorted(files), refused
+
+
+class _BuildLock:
+    """An exclusive flock on INDEX/.build.lock for the length of a build."""
+
+    def __init__(self, index_dir: Path):
+        self.path = index_dir / LOCK_NAME
+        self.fd: int | None = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip()
+            os.close(self.fd)
+            self.fd = None
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise BuildLocked(f"a build of {self.path.parent} is already running ({holder or 'another process'}): "
+                                  "wait for it to finish, then run this one again") from None
+            raise
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}".encode(), 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
 
 
 # Files of a build that are only ever replaced whole, never written in place (the BM25
@@ -121,18 +194,24 @@ class BuildStage:
 
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
-          stages: list[BuildStage] | None = None) -> BuildSummary:
+          stages: list[BuildStage] | None = None, limits: FileLimits | None = None) -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
-    before the new build is switched in."""
-    stages = stages or []
+    before the new build is switched in. ``limits`` default to FileLimits.from_env().
+    BuildLocked when another build of ``index_dir`` is running."""
+    limits = limits or FileLimits.from_env()
+    if not Path(input_dir).exists():
+        raise FileNotFoundError(f"input folder {input_dir} does not exist")
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    with _BuildLock(Path(index_dir)), ParseWorker(limits) as worker:
+        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker)
+
+
+def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildStage],
+           worker: ParseWorker) -> BuildSummary:
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0}
-    input_dir, index_dir = Path(input_dir), Path(index_dir)
-    if not input_dir.exists():
-        raise FileNotFoundError(f"input folder {input_dir} does not exist")
-    index_dir.mkdir(parents=True, exist_ok=True)
     previous = current_dir(index_dir)
     build_id = time.strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
     partial = index_dir / "builds" / (build_id + ".partial")
@@ -150,7 +229,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                  for row in db.execute("SELECT id, source_file, content_hash FROM reports")}
         hashed = {row["source_file"]: (row["size"], row["mtime_ns"], row["content_hash"])
                   for row in db.execute("SELECT * FROM file_stats")}
-        files = find_reports(input_dir)
+        files, refused = find_files(input_dir)
+        for path, reason in refused:
+            summary.rejected.append((str(path.relative_to(input_dir)), reason))
+            store.save_reject(db, *summary.rejected[-1])
         seen: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
         for path in tqdm(files, desc="indexing", unit="file", disable=not progress):
@@ -160,13 +242,15 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 store.save_reject(db, source, summary.rejected[-1][1])
                 continue
             seen.add(source)
-            digest = _content_hash(db, path, source, hashed.get(source))
-            if source in known and known[source][1] == digest:
-                summary.unchanged += 1
-                continue
             t0 = time.perf_counter()
             try:
-                parsed = parse_report(path, source_file=source)
+                worker.check(path)  # over the size limit: refused before it is even hashed
+                digest = _content_hash(db, path, source, hashed.get(source))
+                if source in known and known[source][1] == digest:
+                    summary.unchanged += 1
+                    continue
+                t0 = time.perf_counter()
+                parsed = worker.parse(path, source_file=source)
             except IngestError as error:
                 clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
@@ -198,11 +282,16 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                     stage.remove_report(rid, partial)
                 summary.removed.append(source)
         summary.total_reports = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        rejected_now = {source for source, _ in summary.rejected}
+        db.executemany("DELETE FROM rejects WHERE source_file = ?",  # files gone, or readable now
+                       [(r[0],) for r in db.execute("SELECT source_file FROM rejects").fetchall()
+                        if r[0] not in rejected_now])
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
                        report_count=summary.total_reports)
         db.commit()
         for stage in stages:
             stage.finish(partial)
+        _compact(db)
     except BaseException:
         db.close()
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
@@ -221,6 +310,15 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     clock["other"] = max(0.0, summary.seconds - sum(clock.values()))
     summary.timings = {name: round(seconds, 3) for name, seconds in clock.items()}
     return summary
+
+
+def _compact(db: sqlite3.Connection) -> None:
+    """VACUUM the build's store when removed reports left a fifth of it as free pages
+    (it is copied by every later build)."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    if pages and free / pages >= VACUUM_FREE_SHARE:
+        db.execute("VACUUM")
 
 
 def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:

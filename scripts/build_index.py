@@ -5,7 +5,9 @@
 
 Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
 changed files), then prints a summary: reports indexed, tables found per report,
-uncertain cells, failed checks, and rejected files with the reason. Exit status 0
+uncertain cells, failed checks, and rejected files with the reason (including files over
+the limits of index.limits: NIANBAO_MAX_FILE_MB, NIANBAO_MAX_TEXT_CHARS,
+NIANBAO_PARSE_TIMEOUT, NIANBAO_PARSE_MEMORY_MB). Exit status 0
 even when some files are rejected (they are listed); 1 when the build itself fails.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.build import build  # noqa: E402
+from index.build import BuildLocked, build  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings)]
     try:
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, BuildLocked, ValueError) as error:  # ValueError: a limit setting
         print(f"Error: {error}", file=sys.stderr)
         return 1
     print_summary(summary, per_report=not args.brief)

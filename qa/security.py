@@ -118,10 +118,11 @@ class Hardening:
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as error:  # noqa: BLE001 - the last place to turn it into a response
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status, code, message = _unexpected(scope, error)
+            if status == 500:
+                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not state["started"]:
-                await self._error(scope, receive, send, 500, "internal_error",
-                                  f"internal error ({type(error).__name__}); see the server log")
+                await self._error(scope, receive, send, status, code, message)
 
     async def _rewrite(self, scope, send, start, body: bytes, closing: bool) -> None:
         status = start["status"]
@@ -149,6 +150,19 @@ class Hardening:
             await send(msg)
 
         await response(scope, receive, headers_send)
+
+
+def _unexpected(scope, error: Exception) -> tuple[int, str, str]:
+    """An exception nobody handled: 503 ``index_unavailable`` when the served index is
+    broken (a file removed or damaged under the server), else 500."""
+    api = getattr(getattr(scope.get("app"), "state", None), "api", None)
+    if api is not None:
+        from index.integrity import index_problem
+
+        problem = index_problem(api.index_dir)
+        if problem:
+            return 503, "index_unavailable", problem
+    return 500, "internal_error", f"internal error ({type(error).__name__}); see the server log"
 
 
 def trusted_proxies(value: str | None) -> list[str]:

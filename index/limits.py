@@ -22,8 +22,12 @@ the reason, and the build goes on, when:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,31 +93,59 @@ def check_text(path: str | Path, text: str, limits: FileLimits) -> None:
 
 
 # ------------------------------------------------------------------ the worker
-def _serve(conn, memory_mb: int) -> None:
-    """The worker's loop: (path, source_file, limits) in, ('ok', ParsedReport) or
-    ('reject', reason) out, until the pipe closes."""
-    try:
-        import resource
+# A plain child process (``python -c``), not multiprocessing: spawn re-runs the caller's
+# main module (a script without a __main__ guard would recurse), and fork would copy the
+# build's threads (torch, chromadb) mid-lock. Messages are length-prefixed pickles over
+# the child's stdin/stdout; the child's own prints go to stderr.
+def _send(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
 
-        cap = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    except (ImportError, ValueError, OSError):
-        pass
+
+def _recv(stream):
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def worker_main() -> None:
+    """The child's loop: (path, source_file, limits) in, ('ok', ParsedReport) or
+    ('reject', reason) out, until stdin closes."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints must not corrupt the replies
+    inp = os.fdopen(0, "rb")
+    memory_mb = int(os.environ.get("NIANBAO_WORKER_MEMORY_MB", "0"))
+    if memory_mb:
+        try:
+            import resource
+
+            cap = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        except (ImportError, ValueError, OSError):
+            pass
     from .parse import parse_report
 
+    _send(out, ("ready", None))  # imports done: the time limit counts parsing only
     while True:
         try:
-            path, source, limits = conn.recv()
+            path, source, limits = _recv(inp)
         except EOFError:
             return
         try:
-            conn.send(("ok", parse_report(path, source_file=source, limits=limits)))
+            reply = ("ok", parse_report(path, source_file=source, limits=limits))
         except IngestError as error:
-            conn.send(("reject", error.reason))
+            reply = ("reject", error.reason)
         except MemoryError:
-            conn.send(("reject", f"parsing needed more than {memory_mb} MB of memory ({ENV['memory_mb']})"))
+            reply = ("reject", f"parsing needed more than {memory_mb} MB of memory ({ENV['memory_mb']})")
         except Exception as error:  # noqa: BLE001 - a library choking on a damaged file
-            conn.send(("reject", f"cannot parse the file ({type(error).__name__}: {error})"))
+            reply = ("reject", f"cannot parse the file ({type(error).__name__}: {error})")
+        _send(out, reply)
 
 
 class ParseWorker:
@@ -122,8 +154,7 @@ class ParseWorker:
 
     def __init__(self, limits: FileLimits | None = None):
         self.limits = limits or FileLimits.from_env()
-        self._process = None
-        self._conn = None
+        self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> ParseWorker:
         return self
@@ -132,29 +163,38 @@ class ParseWorker:
         self.close()
 
     def _start(self) -> None:
-        # spawn, not fork: the build process may hold threads (torch, chromadb) that a fork would copy mid-lock
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, self.limits.memory_mb), daemon=True,
-                                    name="nianbao-parse")
-        self._process.start()
-        child.close()
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, NIANBAO_WORKER_MEMORY_MB=str(self.limits.memory_mb),
+                   PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from index.limits import worker_main; worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        if not self._ready(120) or _recv(self._process.stdout)[0] != "ready":
+            self._kill()
+            raise RuntimeError("the parse worker process did not start")
+
+    def _ready(self, timeout: float) -> bool:
+        return bool(select.select([self._process.stdout], [], [], timeout)[0])
 
     def close(self) -> None:
         if self._process is not None:
-            self._conn.close()
-            self._process.join(5)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._process = self._conn = None
+            self._process.stdin.close()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        self._process = None
 
     def _kill(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join()
-            self._conn.close()
-        self._process = self._conn = None
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._process = None
 
     def check(self, path: str | Path) -> None:
         """IngestError when the file is over the size limits (before anything reads it)."""
@@ -167,16 +207,16 @@ class ParseWorker:
         check_file(path, self.limits)
         if not self.limits.timeout:
             return parse_report(path, source_file=source_file, limits=self.limits)
-        if self._process is None or not self._process.is_alive():
+        if self._process is None or self._process.poll() is not None:
             self._start()
-        self._conn.send((str(path), source_file, self.limits))
-        if not self._conn.poll(self.limits.timeout):
-            self._kill()
-            raise IngestError(str(path), f"parsing took longer than {self.limits.timeout:g} s "
-                                         f"({ENV['timeout']}); stopped")
         try:
-            kind, value = self._conn.recv()
-        except (EOFError, OSError):
+            _send(self._process.stdin, (str(path), source_file, self.limits))
+            if not self._ready(self.limits.timeout):
+                self._kill()
+                raise IngestError(str(path), f"parsing took longer than {self.limits.timeout:g} s "
+                                             f"({ENV['timeout']}); stopped")
+            kind, value = _recv(self._process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
             self._kill()
             raise IngestError(str(path), "the parser stopped on this file (out of memory or crashed)")
         if kind == "reject":

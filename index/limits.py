@@ -120,8 +120,10 @@ def worker_main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints must not corrupt the replies
     inp = os.fdopen(0, "rb")
-    memory_mb = int(os.environ.get("NIANBAO_WORKER_MEMORY_MB", "0"))
-    if memory_mb:
+    from .parse import parse_report
+
+    memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0  # python -c "…" MEMORY_MB
+    if memory_mb:  # after the imports: the cap is for parsing, never fails the start
         try:
             import resource
 
@@ -129,8 +131,6 @@ def worker_main() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         except (ImportError, ValueError, OSError):
             pass
-    from .parse import parse_report
-
     _send(out, ("ready", None))  # imports done: the time limit counts parsing only
     while True:
         try:
@@ -164,10 +164,9 @@ class ParseWorker:
 
     def _start(self) -> None:
         root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, NIANBAO_WORKER_MEMORY_MB=str(self.limits.memory_mb),
-                   PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from index.limits import worker_main; worker_main()"],
+            [sys.executable, "-c", "from index.limits import worker_main; worker_main()", str(self.limits.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not self._ready(120) or _recv(self._process.stdout)[0] != "ready":
             self._kill()

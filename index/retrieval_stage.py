@@ -174,6 +174,9 @@ class RetrievalStage(BuildStage):
             with self._timed("vectors"):
                 vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
         self._close()  # release chroma before build() renames the directory
+        if self.dense:
+            with self._timed("vectors"):
+                vectors.compact(build_dir)  # removed reports' vectors leave free pages behind
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -146,6 +147,25 @@ def prune_collections(client, build_dir: str | Path) -> list[str]:
             client.delete_collection(name)
             deleted.append(name)
     return deleted
+
+
+def compact(build_dir: str | Path, free_share: float = 0.2) -> bool:
+    """VACUUM the embedded chroma's SQLite file (client closed) when at least
+    ``free_share`` of it is free pages, as after removing reports; True when it did.
+    A Chroma server (NIANBAO_CHROMA_URL) manages its own files."""
+    path = Path(build_dir) / CHROMA_DIR / "chroma.sqlite3"
+    if server_url() or not path.is_file():
+        return False
+    db = sqlite3.connect(path)
+    try:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        if not pages or free / pages < free_share:
+            return False
+        db.execute("VACUUM")
+        return True
+    finally:
+        db.close()
 
 
 def close_client(client) -> None:

@@ -17,6 +17,12 @@ Routes (all JSON; every error is ``{"error": {"code", "message"}}``):
 ``GET /api/health``         open       status, report count, build time, model
 ==========================  =========  ==========================================================
 
+Errors also: 405 for a method an endpoint does not have, 503 ``index_unavailable`` when the
+served reports.db is missing or damaged (``/api/health`` says why), 503 ``keys_unavailable``
+when the key file cannot be read, 429 ``too_many_failed_keys`` after
+AUTH_FAILURES_PER_MINUTE wrong keys from one client. qa.server adds what every route
+gets (qa.limits, qa.security).
+
 API keys (``X-API-Key`` header) live in a SQLite file (``NIANBAO_API_KEYS``, default
 ``var/api_keys.db``), managed with ``scripts/api_keys.py``; only a salted SHA-256 of each
 key's secret is stored. Every request with a key, and every anonymous ``/api/ask`` or
@@ -31,6 +37,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -42,9 +49,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
-from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -221,8 +228,11 @@ class KeyStore:
 
     def secure(self) -> None:
         """Mode 600 for the key file (only its owner reads the hashes), whatever it had."""
-        if self.path.is_file() and (self.path.stat().st_mode & 0o777) != 0o600:
-            os.chmod(self.path, 0o600)
+        try:
+            if self.path.is_file() and (self.path.stat().st_mode & 0o777) != 0o600:
+                os.chmod(self.path, 0o600)
+        except OSError as error:  # not its owner: say so, the server still starts
+            logging.getLogger("qa.api").warning("cannot make %s mode 600: %s", self.path, error)
 
     def create(self, name: str) -> str:
         """A new key for ``name`` (shown once: only its hash is kept)."""
@@ -591,7 +601,9 @@ def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
         raise ApiError(404, "source_unavailable",
                        f"the original file {r['source_file']!r} is no longer in the input folder")
     media = _MEDIA_TYPES.get(target.suffix.lower(), "application/octet-stream")
-    return FileResponse(target, media_type=media, filename=Path(r["source_file"]).name)
+    # an HTML report opens as a document of no origin: its scripts, if any, cannot reach this site
+    return FileResponse(target, media_type=media, filename=Path(r["source_file"]).name,
+                        headers={"Content-Security-Policy": "sandbox"})
 
 
 # ============================================================================ /api/facts

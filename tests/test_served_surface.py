@@ -527,3 +527,12 @@ def test_index_broken_while_serving_is_503_and_health_says_why(index_dir, keys_f
             assert_error(r, 503, "index_unavailable")
     finally:
         server.stop()
+
+
+def test_original_files_are_served_sandboxed(server):
+    """A report's own HTML, served from this origin, must not run as part of the site."""
+    with server.client("127.0.0.24") as c:
+        r = c.get(f"/api/reports/{JIAOCHA}/source")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "sandbox" in csp and "frame-ancestors 'none'" in csp

@@ -37,6 +37,7 @@ DENSE_KINDS = ("text",)  # passage kinds that get a vector (all kinds go to BM25
 # longest text, and more texts per call sort into tighter batches (measured: 256
 # passages in one call 1.55x faster than in calls of one report's 10).
 EMBED_BATCH = 256
+REBUILD_REMOVED_SHARE = 0.2  # remake the collection when this share of reports was removed
 
 
 class RetrievalStage(BuildStage):
@@ -54,6 +55,7 @@ class RetrievalStage(BuildStage):
         self.timings = {"passages": 0.0, "embed": 0.0, "vectors": 0.0, "lexical": 0.0}
         self.lexical_shards_rebuilt = 0
         self._pending: list = []  # dense passages waiting for their vectors
+        self.removed = 0  # reports removed in this build
 
     @contextmanager
     def _timed(self, name: str):
@@ -142,14 +144,28 @@ class RetrievalStage(BuildStage):
         if not self.dense:
             return
         self._pending = [p for p in self._pending if p.report_id != report_id]
+        self.removed += 1
         with self._timed("vectors"):
             vectors.delete_report(self._collection, report_id)
+
+    def _mostly_removed(self, build_dir: Path) -> bool:
+        """A fifth or more of the reports were removed: chroma's index keeps deleted vectors
+        (HNSW marks them), so the collection is made anew from the embedding cache instead."""
+        if not self.removed:
+            return False
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            remaining = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        finally:
+            db.close()
+        return self.removed / (remaining + self.removed) >= REBUILD_REMOVED_SHARE
 
     def finish(self, build_dir: Path) -> None:
         build_dir = Path(build_dir)
         self._open(build_dir)
         self._flush()
-        if self.dense and (self._model_changed(build_dir) or self._vectors_lost(build_dir)):
+        if self.dense and (self._model_changed(build_dir) or self._vectors_lost(build_dir)
+                           or self._mostly_removed(build_dir)):
             self.changed = None  # every report is redone below
             self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
@@ -186,6 +202,7 @@ class RetrievalStage(BuildStage):
             finally:
                 db.close()
         self.changed = set()  # the stage may serve another build
+        self.removed = 0
 
 
 def report_from_store(build_dir: Path, report_id: str):

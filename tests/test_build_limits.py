@@ -201,25 +201,46 @@ def test_lock_is_released_when_a_build_fails(tmp_path):
 
 
 # ------------------------------------------------------------------ space and stale rejects
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
 def test_index_shrinks_after_reports_are_removed_and_stale_rejects_go(tmp_path):
-    from index.retrieval_stage import RetrievalStage
+    """Store, BM25 and vectors (real embeddings) of 8 reports, then 7 removed."""
+    from index.retrieval_stage import default_stages
 
     inputs = tmp_path / "in"
     inputs.mkdir()
-    for path in REAL.glob("r*"):
+    for path in [*(ROOT / "data").glob("*.txt"), TXT, REAL / "r005_pingtan_2020.txt", REAL / "r006_pingtan_2021.txt"]:
         shutil.copy(path, inputs)
     (inputs / "notes.xyz").write_text("not a report", encoding="utf-8")
     index_dir = tmp_path / "index"
-    build(inputs, index_dir, progress=False, stages=[RetrievalStage(dense=False)])
-    big = (current_dir(index_dir) / "reports.db").stat().st_size
+    build(inputs, index_dir, progress=False, stages=default_stages())
+    before = {part: _size(current_dir(index_dir) / part) for part in ("reports.db", "chroma", "bm25")}
     for path in inputs.iterdir():
         if path.name != TXT.name:
             path.unlink()
-    summary = build(inputs, index_dir, progress=False, stages=[RetrievalStage(dense=False)])
+    summary = build(inputs, index_dir, progress=False, stages=default_stages())
     assert summary.total_reports == 1
-    small = (current_dir(index_dir) / "reports.db").stat().st_size
-    assert small < big / 3, (big, small)
+    after = {part: _size(current_dir(index_dir) / part) for part in ("reports.db", "chroma", "bm25")}
+    build(inputs, tmp_path / "fresh", progress=False, stages=default_stages())  # the one report from scratch
+    fresh = {part: _size(current_dir(tmp_path / "fresh") / part) for part in ("reports.db", "chroma", "bm25")}
+    for part in before:
+        assert after[part] < before[part], (part, before, after)
+        assert after[part] <= fresh[part] * 1.1, (part, after, fresh)  # as small as if never larger
     db = sqlite3.connect(current_dir(index_dir) / "reports.db")
     assert db.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 0
     assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
     db.close()
+    from qa.retrieve import search
+
+    hits = search(index_dir, "平潭 政府信息公开", k=3, mode="dense")
+    assert hits and {h.report_id for h in hits} == {summary_id(index_dir)}
+
+
+def summary_id(index_dir: Path) -> str:
+    db = sqlite3.connect(current_dir(index_dir) / "reports.db")
+    try:
+        return db.execute("SELECT id FROM reports").fetchone()[0]
+    finally:
+        db.close()

@@ -8,7 +8,9 @@ delete its vectors (its passages rows go at the end). At the end: drop passages 
 reports no longer in the store, redo everything if the embedding model or
 passages.PASSAGE_VERSION changed (or add passages for reports indexed before this
 stage existed, from the store), then redo the BM25 shards holding a report that was
-added, changed or removed (all of them after a reset).
+added, changed or removed (all of them after a reset). When a fifth or more of the
+reports were removed, the chroma collection is remade from the embedding cache (HNSW
+keeps deleted vectors) and the old one's files go (vectors.compact).
 
 ``timings`` (seconds) splits the stage's work: 'passages' (cutting and storing them),
 'embed' (the model, or its cache), 'vectors' (chroma), 'lexical' (BM25).
@@ -56,6 +58,7 @@ class RetrievalStage(BuildStage):
         self.lexical_shards_rebuilt = 0
         self._pending: list = []  # dense passages waiting for their vectors
         self.removed = 0  # reports removed in this build
+        self.remade_passages = 0  # vectors copied into a remade collection (from the cache)
 
     @contextmanager
     def _timed(self, name: str):
@@ -150,7 +153,7 @@ class RetrievalStage(BuildStage):
 
     def _mostly_removed(self, build_dir: Path) -> bool:
         """A fifth or more of the reports were removed: chroma's index keeps deleted vectors
-        (HNSW marks them), so the collection is made anew from the embedding cache instead."""
+        (HNSW only marks them), so the collection is remade from the embedding cache."""
         if not self.removed:
             return False
         db = passages.connect(build_dir / store.DB_NAME)
@@ -160,12 +163,29 @@ class RetrievalStage(BuildStage):
             db.close()
         return self.removed / (remaining + self.removed) >= REBUILD_REMOVED_SHARE
 
+    def _remake_collection(self, build_dir: Path) -> None:
+        """A new collection holding the remaining passages' vectors, all from the embedding
+        cache (nothing is embedded again; passages and BM25 are untouched)."""
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            dense = [p for p in passages.load_passages(db) if p.kind in DENSE_KINDS]
+        finally:
+            db.close()
+        with self._timed("vectors"):
+            self._collection = vectors.reset_collection(self._client)
+        for i in range(0, len(dense), EMBED_BATCH):
+            batch = dense[i:i + EMBED_BATCH]
+            with self._timed("embed"):
+                matrix = self._cache.embed([passages.dense_text(p) for p in batch])
+            with self._timed("vectors"):
+                vectors.add_passages(self._collection, batch, matrix)
+        self.remade_passages = len(dense)
+
     def finish(self, build_dir: Path) -> None:
         build_dir = Path(build_dir)
         self._open(build_dir)
         self._flush()
-        if self.dense and (self._model_changed(build_dir) or self._vectors_lost(build_dir)
-                           or self._mostly_removed(build_dir)):
+        if self.dense and (self._model_changed(build_dir) or self._vectors_lost(build_dir)):
             self.changed = None  # every report is redone below
             self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
@@ -185,6 +205,8 @@ class RetrievalStage(BuildStage):
         for report_id in missing:
             self.add_report(report_from_store(build_dir, report_id), build_dir)
         self._flush()
+        if self.dense and self.changed is not None and self._mostly_removed(build_dir):
+            self._remake_collection(build_dir)
         if self.dense:
             (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
             with self._timed("vectors"):

@@ -120,6 +120,7 @@ def worker_main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints must not corrupt the replies
     inp = os.fdopen(0, "rb")
+    from . import load_docx, load_html, load_pdf, load_text  # noqa: F401 - imported before the cap
     from .parse import parse_report
 
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0  # python -c "…" MEMORY_MB
@@ -131,6 +132,7 @@ def worker_main() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         except (ImportError, ValueError, OSError):
             pass
+    out_of_memory = f"parsing needed more than {memory_mb} MB of memory ({ENV['memory_mb']})"
     _send(out, ("ready", None))  # imports done: the time limit counts parsing only
     while True:
         try:
@@ -139,10 +141,11 @@ def worker_main() -> None:
             return
         try:
             reply = ("ok", parse_report(path, source_file=source, limits=limits))
-        except IngestError as error:
-            reply = ("reject", error.reason)
+        except IngestError as error:  # a loader that met the cap reports it as a damaged file
+            short_of_memory = isinstance(error.__cause__, MemoryError) or "MemoryError" in error.reason
+            reply = ("reject", out_of_memory if short_of_memory else error.reason)
         except MemoryError:
-            reply = ("reject", f"parsing needed more than {memory_mb} MB of memory ({ENV['memory_mb']})")
+            reply = ("reject", out_of_memory)
         except Exception as error:  # noqa: BLE001 - a library choking on a damaged file
             reply = ("reject", f"cannot parse the file ({type(error).__name__}: {error})")
         _send(out, reply)

@@ -244,3 +244,16 @@ def summary_id(index_dir: Path) -> str:
         return db.execute("SELECT id FROM reports").fetchone()[0]
     finally:
         db.close()
+
+
+def test_parse_over_the_memory_limit_is_refused_and_the_build_finishes(tmp_path):
+    """A worker capped at 1 MB of address space (less than it already uses) fails any
+    parse that needs new memory, as a PDF's does: the file is refused with the reason, the
+    worker is restarted for the next file, and the build completes."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(REAL / "r001_huaian_hongze_2023.pdf", inputs / "a.pdf")
+    shutil.copy(TXT, inputs / "b.txt")
+    summary = build(inputs, tmp_path / "index", progress=False, limits=FileLimits(memory_mb=1))
+    assert "memory" in _reasons(summary)["a.pdf"], summary.rejected
+    assert summary.total_reports == len(summary.reports) <= 1

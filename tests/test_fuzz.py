@@ -34,7 +34,7 @@ SOURCES = {
     "docx": FIXTURES / "seeds_docx" / "000_8d3f9a9668695af1.docx",
     "pdf": FIXTURES / "real" / "r002_huaian_hongze_2024.pdf",
 }
-EXAMPLES = {"txt": 60, "md": 40, "html": 60, "docx": 60, "pdf": 30}
+EXAMPLES = {"txt": 300, "md": 200, "html": 300, "docx": 300, "pdf": 150}
 TIME_LIMIT = 30.0  # seconds per file: far above any real parse here (r003, the slowest, ~1 s)
 OPS_EXAMPLES = 40  # per API operation and generation mode
 

@@ -15,10 +15,21 @@ applied to each report as it is parsed, before it is stored or passed to the sta
 ``build_info`` records the file, its sha256 and every report it changed
 (``metadata_overridden``: source file -> {field: [read, set]}); when the file changes,
 the reports it overrode before or overrides now are read again.
+
+One build at a time per index: ``INDEX/.build.lock`` (flock) makes a second concurrent
+build fail at once with BuildLocked ("build already running"). Each file is parsed in a
+worker process under index.limits (size, text length, time); a file over a limit is
+rejected with the reason and the build goes on. Symbolic links are indexed only when
+they point inside the input folder. The input folder is recorded as an absolute path
+(``build_info.input_dir``: /api/reports/{id}/source serves from it, from any cwd).
+After reports are removed the store is compacted (VACUUM) once a fifth of it is free
+pages, and ``rejects`` keeps only the files rejected by this build.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -33,9 +44,17 @@ from tqdm import tqdm
 from . import crossyear, store
 from .layout import current_dir  # noqa: F401 - where builds are served from (index.layout)
 from .document import IngestError
+from .limits import FileLimits, ParseWorker
 from .load import is_supported
 from .metadata import Overrides, read_overrides
-from .parse import file_hash, parse_report
+from .parse import file_hash
+
+LOCK_NAME = ".build.lock"
+VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
+
+
+class BuildLocked(RuntimeError):
+    """Another build of the same index is running."""
 
 
 @dataclass
@@ -77,10 +96,64 @@ def open_store(index_dir: str | Path) -> sqlite3.Connection:
 
 
 def find_reports(input_dir: str | Path) -> list[Path]:
+    return find_files(input_dir)[0]
+
+
+def find_files(input_dir: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files under ``input_dir`` (hidden ones skipped), and the symbolic links refused
+    with the reason: a link is followed only when it points inside the folder (a link to a
+    folder is never followed; its files inside the folder are found where they are)."""
     input_dir = Path(input_dir)
     if input_dir.is_file():
-        return [input_dir]
-    return sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return [input_dir], []
+    root = input_dir.resolve()
+    files, refused = [], []
+    for folder, dirs, names in os.walk(input_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names) + [d for d in dirs if Path(folder, d).is_symlink()]:
+            path = Path(folder) / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    refused.append((path, f"symbolic link to {target}, outside the input folder: not followed"))
+                    continue
+                if not target.is_file():
+                    continue  # a link to a folder inside: its files are found there
+            if path.is_file():
+                files.append(path)
+    return sorted(files), refused
+
+
+class _BuildLock:
+    """An exclusive flock on INDEX/.build.lock for the length of a build."""
+
+    def __init__(self, index_dir: Path):
+        self.path = index_dir / LOCK_NAME
+        self.fd: int | None = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip()
+            os.close(self.fd)
+            self.fd = None
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise BuildLocked(f"a build of {self.path.parent} is already running ({holder or 'another process'}): "
+                                  "wait for it to finish, then run this one again") from None
+            raise
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"pid {os.getpid()}, started {time.strftime('%H:%M:%S')}".encode(), 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
 
 
 # Files of a build that are only ever replaced whole, never written in place (the BM25
@@ -127,21 +200,28 @@ class BuildStage:
 
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
-          stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None) -> BuildSummary:
+          stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None,
+          limits: FileLimits | None = None) -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
     before the new build is switched in. ``metadata_file`` is a staff override CSV
     (index.metadata.read_overrides); a bad one raises MetadataFileError before
-    anything is written."""
+    anything is written. ``limits`` default to FileLimits.from_env(). BuildLocked when
+    another build of ``index_dir`` is running."""
     overrides = read_overrides(metadata_file) if metadata_file else None
-    stages = stages or []
+    limits = limits or FileLimits.from_env()
+    if not Path(input_dir).exists():
+        raise FileNotFoundError(f"input folder {input_dir} does not exist")
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    with _BuildLock(Path(index_dir)), ParseWorker(limits) as worker:
+        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker, overrides)
+
+
+def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildStage],
+           worker: ParseWorker, overrides: Overrides | None) -> BuildSummary:
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
-    input_dir, index_dir = Path(input_dir), Path(index_dir)
-    if not input_dir.exists():
-        raise FileNotFoundError(f"input folder {input_dir} does not exist")
-    index_dir.mkdir(parents=True, exist_ok=True)
     previous = current_dir(index_dir)
     build_id = time.strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
     partial = index_dir / "builds" / (build_id + ".partial")
@@ -162,7 +242,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         previous_info = store.info(db)
         overridden: dict[str, dict] = json.loads(previous_info.get("metadata_overridden") or "{}")
         reread = _reread_for_overrides(db, previous_info, overrides, overridden)
-        files = find_reports(input_dir)
+        files, refused = find_files(input_dir)
+        for path, reason in refused:
+            summary.rejected.append((str(path.relative_to(input_dir)), reason))
+            store.save_reject(db, *summary.rejected[-1])
         seen: set[str] = set()
         # bodies whose set of reports changed: index.crossyear decides their cells again
         bodies = {row["id"]: row["body"] for row in db.execute("SELECT id, body FROM reports")}
@@ -176,14 +259,16 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 store.save_reject(db, source, summary.rejected[-1][1])
                 continue
             seen.add(source)
-            digest = _content_hash(db, path, source, hashed.get(source))
-            if source in known and known[source][1] == digest and source not in reread:
-                summary.unchanged += 1
-                continue
-            overridden.pop(source, None)
             t0 = time.perf_counter()
             try:
-                parsed = parse_report(path, source_file=source)
+                worker.check(path)  # over the size limit: refused before it is even hashed
+                digest = _content_hash(db, path, source, hashed.get(source))
+                if source in known and known[source][1] == digest and source not in reread:
+                    summary.unchanged += 1
+                    continue
+                overridden.pop(source, None)
+                t0 = time.perf_counter()
+                parsed = worker.parse(path, source_file=source)
             except IngestError as error:
                 clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
@@ -237,6 +322,10 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 rs.uncertain = db.execute("SELECT COUNT(*) FROM facts WHERE report_id = ? AND uncertain = 1",
                                           (rs.id,)).fetchone()[0]
         summary.total_reports = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        rejected_now = {source for source, _ in summary.rejected}
+        db.executemany("DELETE FROM rejects WHERE source_file = ?",  # files gone, or readable now
+                       [(r[0],) for r in db.execute("SELECT source_file FROM rejects").fetchall()
+                        if r[0] not in rejected_now])
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
                        report_count=summary.total_reports,
                        metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
@@ -247,6 +336,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         db.commit()
         for stage in stages:
             stage.finish(partial)
+        _compact(db)
     except BaseException:
         db.close()
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
@@ -285,6 +375,15 @@ def _unmatched(db: sqlite3.Connection, overrides: Overrides, overridden: dict[st
     rows = db.execute("SELECT source_file, body FROM reports").fetchall()
     bodies = {r["body"] or "" for r in rows} | {c["body"][0] for c in overridden.values() if "body" in c}
     return overrides.unmatched({r["source_file"] for r in rows}, bodies)
+
+
+def _compact(db: sqlite3.Connection) -> None:
+    """VACUUM the build's store when removed reports left a fifth of it as free pages
+    (it is copied by every later build)."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    if pages and free / pages >= VACUUM_FREE_SHARE:
+        db.execute("VACUUM")
 
 
 def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:

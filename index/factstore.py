@@ -165,6 +165,11 @@ def _year_level(year: int | None, level: str | None) -> tuple[list[str], list]:
     return where, args
 
 
+def _contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _marks(values: Sequence) -> str:
     return ",".join("?" * len(values))
 
@@ -203,11 +208,13 @@ class SQLiteFactStore(FactStore):
                      name: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Row], int]:
         where, args = _year_level(year, level)
         if region:
-            where.append("(r.province LIKE ? OR r.city LIKE ? OR r.county LIKE ? OR r.body LIKE ?)")
-            args += [f"%{region}%"] * 4
+            where.append("(r.province LIKE ? ESCAPE '\\' OR r.city LIKE ? ESCAPE '\\' "
+                         "OR r.county LIKE ? ESCAPE '\\' OR r.body LIKE ? ESCAPE '\\')")
+            args += [_contains(region)] * 4
         if name:
-            where.append("(r.body LIKE ? OR r.short_name LIKE ? OR r.title LIKE ?)")
-            args += [f"%{name}%"] * 3
+            where.append("(r.body LIKE ? ESCAPE '\\' OR r.short_name LIKE ? ESCAPE '\\' "
+                         "OR r.title LIKE ? ESCAPE '\\')")
+            args += [_contains(name)] * 3
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         count = self.db.execute(f"SELECT COUNT(*) FROM reports r{clause}", args).fetchone()[0]
         rows = self.db.execute(f"{_REPORT_COLUMNS}{clause} ORDER BY r.year DESC, r.id LIMIT ? OFFSET ?",

@@ -58,9 +58,18 @@ def _is_report(doc: Document) -> bool:
     return "信息公开" in text and ("年度报告" in text or "年报" in text or "申请" in text)
 
 
-def parse_report(path: str | Path, source_file: str | None = None) -> ParsedReport:
-    """Parse one file. Raises IngestError when it is not an indexable report."""
+def parse_report(path: str | Path, source_file: str | None = None, limits=None) -> ParsedReport:
+    """Parse one file. Raises IngestError when it is not an indexable report, or is over
+    ``limits`` (index.limits.FileLimits: size, inflated size, text length)."""
+    if limits is not None:
+        from .limits import check_file
+
+        check_file(path, limits)
     doc = load_document(path)
+    if limits is not None:
+        from .limits import check_text
+
+        check_text(path, doc.text, limits)
     if not doc.text.strip() and not doc.grids:
         raise IngestError(str(path), "no text found")
     if not _is_report(doc):

@@ -8,7 +8,9 @@ delete its vectors (its passages rows go at the end). At the end: drop passages 
 reports no longer in the store, redo everything if the embedding model or
 passages.PASSAGE_VERSION changed (or add passages for reports indexed before this
 stage existed, from the store), then redo the BM25 shards holding a report that was
-added, changed or removed (all of them after a reset).
+added, changed or removed (all of them after a reset). When a fifth or more of the
+reports were removed, the chroma collection is remade from the embedding cache (HNSW
+keeps deleted vectors) and the old one's files go (vectors.compact).
 
 ``timings`` (seconds) splits the stage's work: 'passages' (cutting and storing them),
 'embed' (the model, or its cache), 'vectors' (chroma), 'lexical' (BM25).
@@ -37,6 +39,7 @@ DENSE_KINDS = ("text",)  # passage kinds that get a vector (all kinds go to BM25
 # longest text, and more texts per call sort into tighter batches (measured: 256
 # passages in one call 1.55x faster than in calls of one report's 10).
 EMBED_BATCH = 256
+REBUILD_REMOVED_SHARE = 0.2  # remake the collection when this share of reports was removed
 
 
 class RetrievalStage(BuildStage):
@@ -54,6 +57,8 @@ class RetrievalStage(BuildStage):
         self.timings = {"passages": 0.0, "embed": 0.0, "vectors": 0.0, "lexical": 0.0}
         self.lexical_shards_rebuilt = 0
         self._pending: list = []  # dense passages waiting for their vectors
+        self.removed = 0  # reports removed in this build
+        self.remade_passages = 0  # vectors copied into a remade collection (from the cache)
 
     @contextmanager
     def _timed(self, name: str):
@@ -146,8 +151,39 @@ class RetrievalStage(BuildStage):
         if not self.dense:
             return
         self._pending = [p for p in self._pending if p.report_id != report_id]
+        self.removed += 1
         with self._timed("vectors"):
             vectors.delete_report(self._collection, report_id)
+
+    def _mostly_removed(self, build_dir: Path) -> bool:
+        """A fifth or more of the reports were removed: chroma's index keeps deleted vectors
+        (HNSW only marks them), so the collection is remade from the embedding cache."""
+        if not self.removed:
+            return False
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            remaining = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        finally:
+            db.close()
+        return self.removed / (remaining + self.removed) >= REBUILD_REMOVED_SHARE
+
+    def _remake_collection(self, build_dir: Path) -> None:
+        """A new collection holding the remaining passages' vectors, all from the embedding
+        cache (nothing is embedded again; passages and BM25 are untouched)."""
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            dense = [p for p in passages.load_passages(db) if p.kind in DENSE_KINDS]
+        finally:
+            db.close()
+        with self._timed("vectors"):
+            self._collection = vectors.reset_collection(self._client)
+        for i in range(0, len(dense), EMBED_BATCH):
+            batch = dense[i:i + EMBED_BATCH]
+            with self._timed("embed"):
+                matrix = self._cache.embed([passages.dense_text(p) for p in batch])
+            with self._timed("vectors"):
+                vectors.add_passages(self._collection, batch, matrix)
+        self.remade_passages = len(dense)
 
     def finish(self, build_dir: Path) -> None:
         build_dir = Path(build_dir)
@@ -173,11 +209,16 @@ class RetrievalStage(BuildStage):
         for report_id in missing:
             self.add_report(report_from_store(build_dir, report_id), build_dir)
         self._flush()
+        if self.dense and self.changed is not None and self._mostly_removed(build_dir):
+            self._remake_collection(build_dir)
         if self.dense:
             (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
             with self._timed("vectors"):
                 vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
         self._close()  # release chroma before build() renames the directory
+        if self.dense:
+            with self._timed("vectors"):
+                vectors.compact(build_dir)  # removed reports' vectors leave free pages behind
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:
@@ -187,6 +228,7 @@ class RetrievalStage(BuildStage):
             finally:
                 db.close()
         self.changed = set()  # the stage may serve another build
+        self.removed = 0
 
 
 def report_from_store(build_dir: Path, report_id: str):

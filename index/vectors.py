@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -146,6 +149,35 @@ def prune_collections(client, build_dir: str | Path) -> list[str]:
             client.delete_collection(name)
             deleted.append(name)
     return deleted
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def compact(build_dir: str | Path, free_share: float = 0.2) -> bool:
+    """With the client closed: delete the vector-index folders of collections that no
+    longer exist (chroma leaves them when a collection is dropped), and VACUUM the
+    embedded chroma's SQLite file when at least ``free_share`` of it is free pages, as
+    after removing reports; True when it vacuumed. A Chroma server (NIANBAO_CHROMA_URL)
+    manages its own files."""
+    folder = Path(build_dir) / CHROMA_DIR
+    path = folder / "chroma.sqlite3"
+    if server_url() or not path.is_file():
+        return False
+    db = sqlite3.connect(path)
+    try:
+        segments = {r[0] for r in db.execute("SELECT id FROM segments")}
+        for child in folder.iterdir():
+            if child.is_dir() and _UUID.fullmatch(child.name) and child.name not in segments:
+                shutil.rmtree(child, ignore_errors=True)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        if not pages or free / pages < free_share:
+            return False
+        db.execute("VACUUM")
+        return True
+    finally:
+        db.close()
 
 
 def close_client(client) -> None:

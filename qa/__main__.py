@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--no-ui", action="store_true", help="serve the API only, without the web page")
+    serve.add_argument("--forwarded-allow-ips", default="",
+                       help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+                            "header names the client (default: none, the header is ignored)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return run_server(args)
@@ -68,18 +71,27 @@ def main(argv: list[str] | None = None) -> int:
 def run_server(args) -> int:
     from index.build import current_dir
 
+    from index.integrity import index_problem
+
     if current_dir(args.index) is None:
         print(f"Error: no index at {args.index}: build one with scripts/build_index.py", file=sys.stderr)
         return 1
+    problem = index_problem(args.index, thorough=True)
+    if problem:
+        print(f"Error: cannot serve {args.index}: {problem}; rebuild it with scripts/build_index.py",
+              file=sys.stderr)
+        return 1
     from .api import rate_limit_from_env
+    from .security import trusted_proxies
     from .server import serve
 
     try:
         rate_limit_from_env()
+        trusted_proxies(args.forwarded_allow_ips)
     except ValueError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    serve(args.index, args.host, args.port, with_ui=not args.no_ui)
+    serve(args.index, args.host, args.port, with_ui=not args.no_ui, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 

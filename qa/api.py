@@ -17,6 +17,12 @@ Routes (all JSON; every error is ``{"error": {"code", "message"}}``):
 ``GET /api/health``         open       status, report count, build time, model
 ==========================  =========  ==========================================================
 
+Errors also: 405 for a method an endpoint does not have, 503 ``index_unavailable`` when the
+served reports.db is missing or damaged (``/api/health`` says why), 503 ``keys_unavailable``
+when the key file cannot be read, 429 ``too_many_failed_keys`` after
+AUTH_FAILURES_PER_MINUTE wrong keys from one client. qa.server adds what every route
+gets (qa.limits, qa.security).
+
 API keys (``X-API-Key`` header) live in a SQLite file (``NIANBAO_API_KEYS``, default
 ``var/api_keys.db``), managed with ``scripts/api_keys.py``; only a salted SHA-256 of each
 key's secret is stored. Every request with a key, and every anonymous ``/api/ask`` or
@@ -31,6 +37,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -44,7 +51,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
+from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import template as T
@@ -61,6 +70,9 @@ DEFAULT_RATE_LIMIT = 60  # requests per minute per key (and per IP for anonymous
 MAX_BODY_BYTES = 256 * 1024  # request bodies of /api/* above this get 413
 MAX_K = 50
 LEVELS = tuple(LEVEL_NAMES)
+MAX_OFFSET = 10**9  # larger offsets overflow SQLite's integers: 422, not a 500
+YEAR_MIN, YEAR_MAX = 1, 9999
+AUTH_FAILURES_PER_MINUTE = 10  # wrong keys per client before 429 (guessing keys is slow)
 
 
 # ============================================================================ errors
@@ -113,9 +125,21 @@ def install_error_handlers(app: FastAPI) -> None:
         status, code, message = _describe_validation(exc.errors())
         return error_response(status, code, message)
 
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def _index_unavailable(request: Request, exc: sqlite3.DatabaseError):
+        return index_unavailable_response(request.app.state.api.index_dir, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         return error_response(500, "internal_error", f"internal error ({type(exc).__name__}); see the server log")
+
+
+def index_unavailable_response(index_dir: Path, exc: Exception | None = None) -> JSONResponse:
+    """503 ``index_unavailable`` with what is wrong with the index (index.integrity)."""
+    from index.integrity import index_problem
+
+    problem = index_problem(index_dir) or f"the index could not be read ({type(exc).__name__}: {exc})"
+    return error_response(503, "index_unavailable", problem)
 
 
 class BodyLimitMiddleware:
@@ -182,6 +206,10 @@ def keys_file_path(keys_file: str | Path | None = None) -> Path:
     return Path(keys_file or os.environ.get(ENV_KEYS) or DEFAULT_KEYS_FILE)
 
 
+class KeyFileError(Exception):
+    """The key file exists but cannot be read (the server answers 503 ``keys_unavailable``)."""
+
+
 class KeyStore:
     """API keys of officials: ``nb_<key id>_<secret>``; the file keeps the key id, the name,
     a random salt and sha256(salt + secret), never the key. Keys are 192-bit random, so a
@@ -192,13 +220,19 @@ class KeyStore:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
         db = sqlite3.connect(self.path, timeout=10)
         db.row_factory = sqlite3.Row
         db.executescript(_KEYS_SCHEMA)
-        if new:
-            os.chmod(self.path, 0o600)
+        self.secure()
         return db
+
+    def secure(self) -> None:
+        """Mode 600 for the key file (only its owner reads the hashes), whatever it had."""
+        try:
+            if self.path.is_file() and (self.path.stat().st_mode & 0o777) != 0o600:
+                os.chmod(self.path, 0o600)
+        except OSError as error:  # not its owner: say so, the server still starts
+            logging.getLogger("qa.api").warning("cannot make %s mode 600: %s", self.path, error)
 
     def create(self, name: str) -> str:
         """A new key for ``name`` (shown once: only its hash is kept)."""
@@ -242,12 +276,15 @@ class KeyStore:
         parts = (key or "").strip().split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX or not self.path.exists():
             return KeyCheck("unknown")
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, timeout=10)
+        except (sqlite3.Error, OSError) as error:
+            raise KeyFileError(f"the API key file cannot be opened ({error})") from error
         try:
             row = db.execute("SELECT name, salt, hash, revoked_at FROM api_keys WHERE key_id = ?",
                              (parts[1],)).fetchone()
-        except sqlite3.Error:
-            return KeyCheck("unknown")
+        except sqlite3.Error as error:
+            raise KeyFileError(f"the API key file cannot be read ({error})") from error
         finally:
             db.close()
         if row is None or not hmac.compare_digest(_hash_secret(row[1], parts[2]), row[2]):
@@ -266,6 +303,15 @@ class RateLimiter:
         self.rate = per_minute / 60.0
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    def wait(self, who: str) -> float:
+        """Seconds until ``who`` has a token again (0: has one now); takes nothing."""
+        if self.capacity <= 0:
+            return 0.0
+        with self._lock:
+            tokens, last = self._buckets.get(who, (self.capacity, time.monotonic()))
+        tokens = min(self.capacity, tokens + (time.monotonic() - last) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def take(self, who: str) -> float:
         """0 when a token was taken, else the seconds until one is available."""
@@ -308,6 +354,7 @@ class ApiState:
     keys: KeyStore
     limiter: RateLimiter
     ui: bool = False
+    auth_failures: RateLimiter | None = None  # failed keys per client
 
 
 def get_state(request: Request) -> ApiState:
@@ -329,8 +376,26 @@ def _throttle(state: ApiState, who: str) -> None:
                        f"retry in {wait:.1f} s", {"Retry-After": str(max(1, round(wait + 0.5)))})
 
 
-def _check_key(state: ApiState, key: str) -> str:
-    check = state.keys.verify(key)
+def _client(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def _check_key(state: ApiState, key: str, client: str) -> str:
+    """The key's owner; 401 for a wrong or revoked key, 429 once a client has sent too many
+    wrong keys, 503 when the key file cannot be read."""
+    failures = state.auth_failures
+    if failures is not None:
+        wait = failures.wait(client)
+        if wait > 0:
+            raise ApiError(429, "too_many_failed_keys",
+                           f"too many wrong API keys from this client; retry in {wait:.0f} s",
+                           {"Retry-After": str(max(1, round(wait + 0.5)))})
+    try:
+        check = state.keys.verify(key)
+    except KeyFileError as error:
+        raise ApiError(503, "keys_unavailable", f"{error}; ask the administrator to check {ENV_KEYS}")
+    if check.status != "ok" and failures is not None:
+        failures.take(client)
     if check.status == "revoked":
         raise ApiError(401, "api_key_revoked", f"this API key (of {check.name}) has been revoked")
     if check.status != "ok":
@@ -338,13 +403,14 @@ def _check_key(state: ApiState, key: str) -> str:
     return check.name
 
 
-def require_key(state: State, key: Annotated[str | None, Security(api_key_header)] = None) -> str:
+def require_key(request: Request, state: State,
+                key: Annotated[str | None, Security(api_key_header)] = None) -> str:
     """The name of the official whose key was sent; 401 without a valid key, 429 over the limit."""
     if not key:
         raise ApiError(401, "missing_api_key",
                        "this endpoint needs an API key in the X-API-Key header "
                        "(an administrator creates one with scripts/api_keys.py create NAME)")
-    name = _check_key(state, key)
+    name = _check_key(state, key, _client(request))
     _throttle(state, f"key:{name}")
     return name
 
@@ -353,9 +419,9 @@ def asker(request: Request, state: State,
           key: Annotated[str | None, Security(api_key_header)] = None) -> str:
     """Who is asking: the key's name when a key is sent (it must be valid), else the client IP."""
     if key:
-        who = f"key:{_check_key(state, key)}"
+        who = f"key:{_check_key(state, key, _client(request))}"
     else:
-        who = f"ip:{request.client.host if request.client else 'unknown'}"
+        who = _client(request)
     _throttle(state, who)
     return who
 
@@ -367,7 +433,10 @@ Asker = Annotated[str, Depends(asker)]
 def _store(state: ApiState) -> FactStore:
     if current_dir(state.index_dir) is None:
         raise ApiError(503, "no_index", "no index has been built yet: build one with scripts/build_index.py")
-    return open_fact_store(state.index_dir)
+    try:
+        return open_fact_store(state.index_dir)
+    except (FileNotFoundError, sqlite3.Error) as error:
+        raise sqlite3.DatabaseError(str(error)) from error  # 503 index_unavailable (the handler)
 
 
 def _check_level(level: str | None) -> None:
@@ -376,6 +445,10 @@ def _check_level(level: str | None) -> None:
 
 
 ERRORS = {code: {"model": M.ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 503)}
+# Years and numbers a request may give: SQLite integers are 64-bit and NaN/inf compare as
+# nothing, so out-of-range values are a 422 before any query.
+Year = Annotated[int, Query(ge=YEAR_MIN, le=YEAR_MAX, description="year covered, e.g. 2021")]
+FiniteNumber = Annotated[float, Query(allow_inf_nan=False, ge=-1e15, le=1e15)]
 KEYED_ERRORS = {**ERRORS, 403: {"model": M.ErrorResponse}}
 
 
@@ -404,7 +477,7 @@ search_router = APIRouter(tags=["search"])
 @search_router.get("/api/search", response_model=M.SearchResponse, responses=KEYED_ERRORS)
 def search(state: State, _official: Official,
            q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="search text")],
-           year: int | None = None,
+           year: Year | None = None,
            agency: Annotated[str | None, Query(max_length=100, description="issuing body, e.g. 交岔乡")] = None,
            level: Annotated[str | None, Query(description=f"one of {', '.join(LEVELS)}")] = None,
            k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
@@ -453,11 +526,11 @@ def _report_public(r) -> dict:
 
 @reports_router.get("/api/reports", response_model=M.ReportsPublic, responses=KEYED_ERRORS)
 def list_reports(state: State, _official: Official,
-                 year: int | None = None,
+                 year: Year | None = None,
                  level: Annotated[str | None, Query(description=f"one of {', '.join(LEVELS)}")] = None,
                  region: Annotated[str | None, Query(max_length=100, description="province, city or county")] = None,
                  name: Annotated[str | None, Query(max_length=100, description="part of the body or title")] = None,
-                 offset: Annotated[int, Query(ge=0)] = 0,
+                 offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     """The indexed reports, newest year first, filtered and paginated."""
     _check_level(level)
@@ -528,7 +601,9 @@ def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
         raise ApiError(404, "source_unavailable",
                        f"the original file {r['source_file']!r} is no longer in the input folder")
     media = _MEDIA_TYPES.get(target.suffix.lower(), "application/octet-stream")
-    return FileResponse(target, media_type=media, filename=Path(r["source_file"]).name)
+    # an HTML report opens as a document of no origin: its scripts, if any, cannot reach this site
+    return FileResponse(target, media_type=media, filename=Path(r["source_file"]).name,
+                        headers={"Content-Security-Policy": "sandbox"})
 
 
 # ============================================================================ /api/facts
@@ -643,6 +718,10 @@ def _sort(rows: list[dict], sort: str) -> list[dict]:
     return present + absent
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
@@ -650,7 +729,15 @@ def _csv_value(value) -> str:
         return "yes" if value else ""
     if isinstance(value, float):
         return fmt_number(value)
-    return str(value)
+    return csv_safe(str(value))
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection:
+    a leading =, +, -, @, tab or CR gets a ' in front); plain numbers such as -3 stay numbers."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 @facts_router.get("/api/facts", response_model=M.FactsResponse, responses=KEYED_ERRORS,
@@ -661,12 +748,13 @@ def facts(state: State, _official: Official,
           table: Annotated[str | None, Query(description=f"one of {', '.join(T.TABLES)}")] = None,
           row: Annotated[str | None, Query(max_length=100, description="canonical row key, e.g. 本年新收")] = None,
           column: Annotated[str | None, Query(max_length=100, description="canonical column, e.g. 总计")] = None,
-          year: Annotated[list[int], Query(description="repeat for several years")] = [],
+          year: Annotated[list[Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]],
+                          Query(description="repeat for several years")] = [],
           level: Annotated[list[str], Query(description=f"repeat; each one of {', '.join(LEVELS)}")] = [],
           region: Annotated[list[str], Query(description="repeat; province, city, county or body name part")] = [],
           name: Annotated[str | None, Query(max_length=100, description="part of the body name")] = None,
           condition: Annotated[str | None, Query(description="=, >, <, >=, <= (or eq, gt, lt, ge, le) or blank")] = None,
-          value: float | None = None,
+          value: FiniteNumber | None = None,
           sort: Annotated[str, Query(description=f"one of {', '.join(_SORTS)}")] = "name",
           format: Literal["json", "csv"] = "json"):
     for lv in level:
@@ -705,7 +793,7 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 
 @checks_router.get("/api/checks", response_model=M.ChecksResponse, responses=KEYED_ERRORS)
 def checks(state: State, _official: Official,
-           year: int | None = None,
+           year: Year | None = None,
            level: Annotated[str | None, Query(description=f"one of {', '.join(LEVELS)}")] = None,
            rule: Annotated[str | None, Query(max_length=100, description="e.g. 复议诉讼合计, 勾稽关系")] = None,
            undecided: Annotated[bool, Query(description="also list checks that could not be decided")] = False
@@ -739,13 +827,17 @@ def _model_name(build: Path) -> str | None:
     return Path(first).name if "/" in first or "\\" in first else first  # never show server paths
 
 
-@health_router.get("/api/health", response_model=M.Health)
+@health_router.get("/api/health", response_model=M.Health, responses={503: {"model": M.ErrorResponse}})
 def health(state: State) -> dict:
     """Status of the server and its index (never needs a key)."""
     build = current_dir(state.index_dir)
     if build is None:
         return {"status": "no_index", "reports": 0, "built_at": None, "model": None, "retrieval": False,
                 "ui": state.ui}
+    from index.integrity import index_problem
+
+    if index_problem(state.index_dir) is not None:
+        raise sqlite3.DatabaseError("index unavailable")  # 503 index_unavailable, saying why
     with open_fact_store(state.index_dir) as store:
         count = store.report_count()
         built_at = store.build_info().get("built_at")
@@ -768,21 +860,43 @@ def create_app(index_dir: str | Path, *, keys_file: str | Path | None = None,
                rate_limit: float | None = None) -> FastAPI:
     """The API over the index at ``index_dir``. ``keys_file`` defaults to $NIANBAO_API_KEYS,
     else var/api_keys.db; ``rate_limit`` (requests per minute, 0 = none) to $NIANBAO_RATE_LIMIT, else 60."""
-    app = FastAPI(title="年报问答 API", version="1.0", description=DESCRIPTION, docs_url="/docs",
+    from .docs import add_offline_docs
+
+    app = FastAPI(title="年报问答 API", version="1.0", description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.api = ApiState(Path(index_dir), KeyStore(keys_file),
-                             RateLimiter(rate_limit_from_env() if rate_limit is None else rate_limit))
+    limit = rate_limit_from_env() if rate_limit is None else rate_limit
+    app.state.api = ApiState(Path(index_dir), KeyStore(keys_file), RateLimiter(limit),
+                             auth_failures=RateLimiter(AUTH_FAILURES_PER_MINUTE))
+    add_offline_docs(app, "/api/openapi.json")
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
     for router in (ask_router, search_router, reports_router, facts_router, checks_router, health_router):
         app.include_router(router)
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
     def _unknown(rest: str, request: Request):
-        raise ApiError(404, "not_found", f"no such endpoint: {request.method} /api/{rest} (see /docs)")
+        path = f"/api/{rest}"
+        allowed = sorted({m for r in api_routes(request.app) if r.path_regex.match(path)
+                          and "{rest" not in r.path for m in r.methods})
+        if allowed:  # the endpoint exists, not with this method
+            raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {path}: use "
+                           + ", ".join(allowed), {"Allow": ", ".join(allowed)})
+        raise ApiError(404, "not_found", f"no such endpoint: {request.method} {path} (see /docs)")
 
     return app
+
+
+def api_routes(app) -> list[APIRoute]:
+    """The app's API routes, those of included routers too."""
+    out = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            out.append(route)
+        elif hasattr(route, "original_router"):  # fastapi's included router
+            prefix = route.include_context.prefix
+            out += [r for r in route.original_router.routes if isinstance(r, APIRoute) and not prefix]
+    return out
 
 
 def add_root_redirect(app: FastAPI) -> None:

@@ -5,9 +5,11 @@
 
 Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
 changed files), then prints a summary: reports indexed, tables found per report,
-uncertain cells, failed checks, and rejected files with the reason. Exit status 0
-even when some files are rejected (they are listed); 1 when the build itself fails or
-the --metadata file is unusable (nothing is written then).
+uncertain cells, failed checks, and rejected files with the reason (including files over
+the limits of index.limits: NIANBAO_MAX_FILE_MB, NIANBAO_MAX_TEXT_CHARS,
+NIANBAO_PARSE_TIMEOUT, NIANBAO_PARSE_MEMORY_MB). Exit status 0 even when some files
+are rejected (they are listed); 1 when the build itself fails, another build of the
+index is running, or the --metadata file is unusable (nothing is written then).
 
     python scripts/build_index.py --input data --index var/index --metadata bodies.csv
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.build import build  # noqa: E402
+from index.build import BuildLocked, build  # noqa: E402
 from index.metadata import MetadataFileError  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
                         metadata_file=args.metadata)
-    except (FileNotFoundError, MetadataFileError) as error:
+    except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError) as error:  # ValueError: a limit
         print(f"Error: {error}", file=sys.stderr)
         return 1
     print_summary(summary, per_report=not args.brief)

@@ -46,6 +46,7 @@ from index import template as T  # noqa: E402
 from index.factstore import FactStore  # noqa: E402
 from index.served import Index, IndexNotFound, served  # noqa: E402
 from qa.answer import answer, catalog_of  # noqa: E402
+from qa.limits import trim_history  # noqa: E402
 from qa.facts import TABLE_NUMBERS, row_label  # noqa: E402
 from qa.understand import LEVEL_NAMES, Catalog, QuestionError, understand  # noqa: E402
 
@@ -563,6 +564,7 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
 
         def ask_and_store(question, msgs, asked_, year, level):
             text, new_msgs, new_asked, chart_update = ask(question, msgs, asked_, year, level)
+            new_msgs, new_asked = trim_history(new_msgs, new_asked)  # the API's history limit
             return text, new_msgs, new_msgs, new_asked, chart_update
 
         outputs = [box, chatbot, messages, asked, chart]
@@ -584,8 +586,10 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
 def mount(app, index_dir: str | Path, path: str = "/"):
     """Mount the page on a FastAPI app at ``path`` (default '/'); returns the app."""
     demo = build_demo(index_dir)
+    # No uploads, run history or monitoring: the page needs none (qa.limits also refuses their routes).
     return gr.mount_gradio_app(app, demo, path=path, theme=THEME, css=CSS, footer_links=[],
-                               ssr_mode=False)
+                               ssr_mode=False, run_history=False, enable_monitoring=False,
+                               max_file_size=1, show_error=False)
 
 
 __all__ = ["build_demo", "mount", "THEME", "CSS", "apply_filters", "answer_markdown", "chart_html"]

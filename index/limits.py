@@ -1,0 +1,226 @@
+"""Per-file limits of a build, and the worker process that parses under them.
+
+A build must not hang or eat the machine on one bad file (measured before these limits:
+a 355 KB .docx inflating to 180 MB of XML ran > 300 s at 6 GB; a 50 MB text file took
+135 s and 5.1 GB and became one "report" of 59,921 passages). Each file is refused, with
+the reason, and the build goes on, when:
+
+- the file is larger than ``max_mb`` (``NIANBAO_MAX_FILE_MB``, default 50), or a .docx
+  would inflate past it (the sizes in its zip directory: a zip bomb is refused unread);
+- its extracted text is longer than ``max_chars`` (``NIANBAO_MAX_TEXT_CHARS``, default
+  1,000,000; the longest real report in tests/fixtures has ≈ 40,000);
+- its parse runs longer than ``timeout`` seconds (``NIANBAO_PARSE_TIMEOUT``, default 120;
+  0 = parse in the build's own process, no time or memory limit): ``ParseWorker`` parses
+  in a child process that is killed at the limit, with its address space capped at
+  ``memory_mb`` (``NIANBAO_PARSE_MEMORY_MB``, default 4096), so a runaway parse ends as a
+  reject, not as the build's death.
+
+    from index.limits import FileLimits, ParseWorker
+    with ParseWorker(FileLimits.from_env()) as worker:
+        parsed = worker.parse(path, source_file="a.pdf")     # or IngestError(reason)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .document import IngestError
+
+ENV = {"max_mb": "NIANBAO_MAX_FILE_MB", "max_chars": "NIANBAO_MAX_TEXT_CHARS",
+       "timeout": "NIANBAO_PARSE_TIMEOUT", "memory_mb": "NIANBAO_PARSE_MEMORY_MB"}
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_mb: float = 50
+    max_chars: int = 1_000_000
+    timeout: float = 120
+    memory_mb: int = 4096
+
+    def __post_init__(self):
+        for name in ("max_mb", "max_chars", "memory_mb"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{ENV[name]} must be positive, not {getattr(self, name)!r}")
+        if self.timeout < 0:
+            raise ValueError(f"{ENV['timeout']} must be 0 (no limit) or a number of seconds")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls) -> FileLimits:
+        values = {}
+        for name, var in ENV.items():
+            raw = os.environ.get(var, "").strip()
+            if raw:
+                try:
+                    values[name] = int(raw) if name in ("max_chars", "memory_mb") else float(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a number, not {raw!r}")
+        return cls(**values)
+
+
+def check_file(path: str | Path, limits: FileLimits) -> None:
+    """IngestError when the file (or a .docx once inflated) is over the size limit."""
+    size = Path(path).stat().st_size
+    if size > limits.max_bytes:
+        raise IngestError(str(path), f"file is {size / 1048576:.1f} MB; the limit is {limits.max_mb:g} MB "
+                                     f"({ENV['max_mb']})")
+    if Path(path).suffix.lower() == ".docx":
+        try:
+            with zipfile.ZipFile(path) as z:
+                inflated = sum(info.file_size for info in z.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return  # the loader says what is wrong with it
+        if inflated > limits.max_bytes:
+            raise IngestError(str(path), f"the .docx inflates to {inflated / 1048576:.0f} MB; the limit is "
+                                         f"{limits.max_mb:g} MB ({ENV['max_mb']})")
+
+
+def check_text(path: str | Path, text: str, limits: FileLimits) -> None:
+    if len(text) > limits.max_chars:
+        raise IngestError(str(path), f"extracted text is {len(text):,} characters; the limit is "
+                                     f"{limits.max_chars:,} ({ENV['max_chars']})")
+
+
+# ------------------------------------------------------------------ the worker
+# A plain child process (``python -c``), not multiprocessing: spawn re-runs the caller's
+# main module (a script without a __main__ guard would recurse), and fork would copy the
+# build's threads (torch, chromadb) mid-lock. Messages are length-prefixed pickles over
+# the child's stdin/stdout; the child's own prints go to stderr.
+def _send(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def _recv(stream):
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def worker_main() -> None:
+    """The child's loop: (path, source_file, limits) in, ('ok', ParsedReport) or
+    ('reject', reason) out, until stdin closes."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints must not corrupt the replies
+    inp = os.fdopen(0, "rb")
+    from . import load_docx, load_html, load_pdf, load_text  # noqa: F401 - imported before the cap
+    from .parse import parse_report
+
+    memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0  # python -c "…" MEMORY_MB
+    if memory_mb:  # after the imports: the cap is for parsing, never fails the start
+        try:
+            import resource
+
+            cap = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        except (ImportError, ValueError, OSError):
+            pass
+    out_of_memory = f"parsing needed more than {memory_mb} MB of memory ({ENV['memory_mb']})"
+    _send(out, ("ready", None))  # imports done: the time limit counts parsing only
+    while True:
+        try:
+            path, source, limits = _recv(inp)
+        except EOFError:
+            return
+        try:
+            reply = ("ok", parse_report(path, source_file=source, limits=limits))
+        except IngestError as error:  # a loader that met the cap reports it as a damaged file
+            short_of_memory = isinstance(error.__cause__, MemoryError) or "MemoryError" in error.reason
+            reply = ("reject", out_of_memory if short_of_memory else error.reason)
+        except MemoryError:
+            reply = ("reject", out_of_memory)
+        except Exception as error:  # noqa: BLE001 - a library choking on a damaged file
+            reply = ("reject", f"cannot parse the file ({type(error).__name__}: {error})")
+        _send(out, reply)
+
+
+class ParseWorker:
+    """Parses files in one child process (started on first use, reused, killed and
+    restarted when a parse passes the time limit). ``timeout`` 0: in this process."""
+
+    def __init__(self, limits: FileLimits | None = None):
+        self.limits = limits or FileLimits.from_env()
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> ParseWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from index.limits import worker_main; worker_main()", str(self.limits.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        if not self._ready(120) or _recv(self._process.stdout)[0] != "ready":
+            self._kill()
+            raise RuntimeError("the parse worker process did not start")
+
+    def _ready(self, timeout: float) -> bool:
+        return bool(select.select([self._process.stdout], [], [], timeout)[0])
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        self._process = None
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._process = None
+
+    def check(self, path: str | Path) -> None:
+        """IngestError when the file is over the size limits (before anything reads it)."""
+        check_file(path, self.limits)
+
+    def parse(self, path: str | Path, source_file: str | None = None):
+        """The ParsedReport of ``path``; IngestError with the reason when it is refused."""
+        from .parse import parse_report
+
+        check_file(path, self.limits)
+        if not self.limits.timeout:
+            return parse_report(path, source_file=source_file, limits=self.limits)
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+        try:
+            _send(self._process.stdin, (str(path), source_file, self.limits))
+            if not self._ready(self.limits.timeout):
+                self._kill()
+                raise IngestError(str(path), f"parsing took longer than {self.limits.timeout:g} s "
+                                             f"({ENV['timeout']}); stopped")
+            kind, value = _recv(self._process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._kill()
+            raise IngestError(str(path), "the parser stopped on this file (out of memory or crashed)")
+        if kind == "reject":
+            raise IngestError(str(path), value)
+        return value

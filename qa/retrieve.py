@@ -24,7 +24,6 @@ once per process; the first query of a process pays for loading.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -71,27 +70,19 @@ class Hit(Passage):
 
 def quiet_model_loading() -> None:
     """No progress bars or advisory logs when the embedding model loads on the first
-    dense query (the CLI and API print answers, not 'Loading weights: 100%')."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    dense query (the CLI and API print answers, not 'Loading weights: 100%'): through
+    the libraries' own switches, not the environment."""
     for name in ("sentence_transformers", "transformers", "huggingface_hub", "chromadb"):
         logging.getLogger(name).setLevel(logging.WARNING if name == "chromadb" else logging.ERROR)
     try:
-        import sys
+        from huggingface_hub.utils import disable_progress_bars
+        from transformers.utils import logging as hf_logging
 
-        if "transformers" in sys.modules:  # imported before the variable was set
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-        if "huggingface_hub" in sys.modules:
-            from huggingface_hub.utils import disable_progress_bars
-
-            disable_progress_bars()
-    except Exception:  # pragma: no cover - only quietens output
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover - only quietens output
         pass
-
 
 
 def warm_up(index: Index | str | Path) -> None:
@@ -102,7 +93,7 @@ def warm_up(index: Index | str | Path) -> None:
     index.lexical  # noqa: B018 - load the BM25 shards now
     if DEFAULT_MODE != "bm25" and index.has_vectors:
         quiet_model_loading()
-        embed_query("预热")
+        embed_query("预热", index.model)
 
 
 def section_passages(index: Index | str | Path, report_id: str, section: int) -> list[Passage]:
@@ -201,7 +192,8 @@ def search(index: Index | str | Path, query: str, k: int = 5, year: int | None =
         bm25 = index.lexical.search(query, n, report_ids, year, level, kind)
     if mode in ("dense", "hybrid"):
         quiet_model_loading()
-        dense = vectors.query(index.collection, embed_query(query), n, _where(report_ids, year, level, kind))
+        dense = vectors.query(index.collection, embed_query(query, index.model), n,
+                              _where(report_ids, year, level, kind))
     bm25_rank = {pid: i for i, (pid, _) in enumerate(bm25, 1)}
     dense_rank = {pid: i for i, (pid, _) in enumerate(dense, 1)}
     if mode == "bm25":

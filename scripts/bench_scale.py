@@ -620,9 +620,9 @@ class Baseline:
         return set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
 
     def check_manifest(self, corpus: str | Path) -> None:
-        from index.embeddings import model_name
+        from index.settings import Settings
 
-        want = {"model": model_name(), "chunk_chars": CHUNK_CHARS, "corpus": str(Path(corpus).resolve())}
+        want = {"model": Settings.from_env().model_name, "chunk_chars": CHUNK_CHARS, "corpus": str(Path(corpus).resolve())}
         path = self.folder / "manifest.json"
         if path.exists():
             have = json.loads(path.read_text(encoding="utf-8"))

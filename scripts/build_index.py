@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.build import BuildLocked, build  # noqa: E402
 from index.metadata import MetadataFileError  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
+from index.settings import Settings  # noqa: E402
 
 
 def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
@@ -75,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="staff metadata overrides: CSV with columns file, body, short_name, level, region, "
                              "parent_region (see README)")
     args = parser.parse_args(argv)
-    stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings)]
     try:
+        settings = Settings.from_env()  # read once, here at the edge, and passed down
+        stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings, settings=settings)]
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
-                        metadata_file=args.metadata)
+                        metadata_file=args.metadata, limits=settings.limits)
     except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError) as error:  # ValueError: a limit
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -94,14 +94,14 @@ def test_parse_past_the_time_limit_is_stopped_and_the_next_file_still_parses(tmp
     assert _indexed(tmp_path / "index") == {"b_quick.txt"}
 
 
-def test_limits_come_from_the_environment_and_bad_values_are_refused(monkeypatch):
-    monkeypatch.setenv("NIANBAO_MAX_FILE_MB", "2.5")
-    monkeypatch.setenv("NIANBAO_PARSE_TIMEOUT", "0")
-    limits = FileLimits.from_env()
+def test_limits_come_from_the_environment_and_bad_values_are_refused():
+    from index.settings import Settings
+
+    env = {"NIANBAO_MAX_FILE_MB": "2.5", "NIANBAO_PARSE_TIMEOUT": "0"}
+    limits = Settings.from_env(env).limits
     assert limits.max_bytes == int(2.5 * 1024 * 1024) and limits.timeout == 0
-    monkeypatch.setenv("NIANBAO_MAX_TEXT_CHARS", "lots")
     with pytest.raises(ValueError, match="NIANBAO_MAX_TEXT_CHARS"):
-        FileLimits.from_env()
+        Settings.from_env({**env, "NIANBAO_MAX_TEXT_CHARS": "lots"})
 
 
 def test_build_script_names_a_bad_limit_in_one_line(tmp_path):

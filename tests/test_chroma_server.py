@@ -77,17 +77,17 @@ def _server_names(url: str, prefix: str) -> set[str]:
 
 
 def _build_names(index_dir: Path) -> set[str]:
-    return {(b / vectors.CHROMA_DIR / vectors.COLLECTION_FILE).read_text(encoding="utf-8")
+    return {(b / vectors.CHROMA_DIR / vectors.COLLECTION_FILE).read_text(encoding="utf-8").split("\n")[0]
             for b in (index_dir / "builds").iterdir()}
 
 
-def test_build_and_search_on_a_chroma_server(chroma_url, tmp_path, monkeypatch):
+def test_build_and_search_on_a_chroma_server(chroma_url, tmp_path):
     from index import embeddings
     from index.build import build, current_dir
     from index.retrieval_stage import default_stages
+    from index.settings import Settings
     from qa.retrieve import search
 
-    monkeypatch.delenv(vectors.ENV_CHROMA_URL, raising=False)
     inputs = tmp_path / "input"
     inputs.mkdir()
     for name in REPORTS:
@@ -102,9 +102,9 @@ def test_build_and_search_on_a_chroma_server(chroma_url, tmp_path, monkeypatch):
     # the same index moved to the server: its vectors are redone from the embedding cache
     served = tmp_path / "served"
     shutil.copytree(embedded, served, symlinks=True)
-    monkeypatch.setenv(vectors.ENV_CHROMA_URL, chroma_url)
+    on_server = Settings(chroma_url=chroma_url)  # the build is told; readers find it recorded
     before = embeddings.STATS["embedded"]
-    build(inputs, served, progress=False, stages=default_stages())
+    build(inputs, served, progress=False, stages=default_stages(on_server))
     assert embeddings.STATS["embedded"] == before  # nothing re-embedded
     for question, ref in zip(QUESTIONS, reference):
         hits = search(served, question, k=3, mode="dense")
@@ -118,11 +118,11 @@ def test_build_and_search_on_a_chroma_server(chroma_url, tmp_path, monkeypatch):
     changed = inputs / REPORTS[1]
     changed.write_text(changed.read_text(encoding="utf-8") + "\n本镇在政务大厅设置政府信息查阅点，方便群众查阅。\n",
                        encoding="utf-8")
-    build(inputs, served, progress=False, stages=default_stages())
+    build(inputs, served, progress=False, stages=default_stages(on_server))
     second = _server_names(chroma_url, prefix)
     assert first < second and len(second) == 2  # the previous build is kept, as on disk
     (inputs / REPORTS[0]).unlink()
-    build(inputs, served, progress=False, stages=default_stages())
+    build(inputs, served, progress=False, stages=default_stages(on_server))
     third = _server_names(chroma_url, prefix)
     assert len(third) == 2 and not (first & third)
     assert third == _build_names(served)

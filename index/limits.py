@@ -16,7 +16,7 @@ the reason, and the build goes on, when:
   reject, not as the build's death.
 
     from index.limits import FileLimits, ParseWorker
-    with ParseWorker(FileLimits.from_env()) as worker:
+    with ParseWorker(Settings.from_env().limits) as worker:
         parsed = worker.parse(path, source_file="a.pdf")     # or IngestError(reason)
 """
 
@@ -29,45 +29,11 @@ import struct
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .document import IngestError
 
-ENV = {"max_mb": "NIANBAO_MAX_FILE_MB", "max_chars": "NIANBAO_MAX_TEXT_CHARS",
-       "timeout": "NIANBAO_PARSE_TIMEOUT", "memory_mb": "NIANBAO_PARSE_MEMORY_MB"}
-
-
-@dataclass(frozen=True)
-class FileLimits:
-    max_mb: float = 50
-    max_chars: int = 1_000_000
-    timeout: float = 120
-    memory_mb: int = 4096
-
-    def __post_init__(self):
-        for name in ("max_mb", "max_chars", "memory_mb"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{ENV[name]} must be positive, not {getattr(self, name)!r}")
-        if self.timeout < 0:
-            raise ValueError(f"{ENV['timeout']} must be 0 (no limit) or a number of seconds")
-
-    @property
-    def max_bytes(self) -> int:
-        return int(self.max_mb * 1024 * 1024)
-
-    @classmethod
-    def from_env(cls, env) -> FileLimits:
-        """The limits an environment mapping gives (index.settings.Settings.from_env)."""
-        values = {}
-        for name, var in ENV.items():
-            raw = env.get(var, "").strip()
-            if raw:
-                try:
-                    values[name] = int(raw) if name in ("max_chars", "memory_mb") else float(raw)
-                except ValueError:
-                    raise ValueError(f"{var} must be a number, not {raw!r}")
-        return cls(**values)
+from .settings import LIMIT_ENV as ENV, FileLimits  # noqa: F401 - the limits are settings (index.settings)
 
 
 def check_file(path: str | Path, limits: FileLimits) -> None:

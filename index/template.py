@@ -396,3 +396,15 @@ def rows_for(version: str, single_other: bool | None = None) -> tuple[RowSpec, .
 def cell_keys(version: str, single_other: bool | None = None) -> list[str]:
     """Every cell of a version as 'table|row|column' (the golden-file key form)."""
     return [f"{r.table}|{r.key}|{c}" for r in rows_for(version, single_other) for c in r.columns]
+
+
+# The six standard sections of every report (0: the title and preamble before them).
+STANDARD_TITLES = {
+    0: "标题与前言",
+    1: "总体情况",
+    2: "主动公开政府信息情况",
+    3: "收到和处理政府信息公开申请情况",
+    4: "政府信息公开行政复议、行政诉讼情况",
+    5: "存在的主要问题及改进情况",
+    6: "其他需要报告的事项",
+}

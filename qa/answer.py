@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 
 from index.factstore import FactStore
-from index.sections import STANDARD_TITLES
+from index.template import STANDARD_TITLES
 from index.served import Index, IndexNotFound, open_index
 
 from .compose import Answer, Citation, Composer, compose, section_title, sentences_of, years_text

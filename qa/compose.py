@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from index import template as T
 from index.factstore import FactStore
-from index.sections import STANDARD_TITLES
+from index.template import STANDARD_TITLES
 
 from . import facts as F
 from .understand import LEVEL_NAMES, Catalog, Figure, Query, ReportRef, fmt_number, interpretation

@@ -6,13 +6,11 @@ from the golden files and the documents; the index is built once per session."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from index.build import build
 from index.factstore import open_fact_store
 from qa.__main__ import main as qa_main
 from qa.answer import IndexNotFound, answer

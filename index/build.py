@@ -236,10 +236,8 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     summary = BuildSummary(str(index_dir), "")
     db = store.connect(partial)
     try:
-        known = {row["source_file"]: (row["id"], row["content_hash"])
-                 for row in db.execute("SELECT id, source_file, content_hash FROM reports")}
-        hashed = {row["source_file"]: (row["size"], row["mtime_ns"], row["content_hash"])
-                  for row in db.execute("SELECT * FROM file_stats")}
+        known = store.reports_by_source(db)
+        hashed = store.file_stats(db)
         previous_info = store.info(db)
         overridden: dict[str, dict] = json.loads(previous_info.get("metadata_overridden") or "{}")
         reread = _reread_for_overrides(db, previous_info, overrides, overridden)
@@ -249,7 +247,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             store.save_reject(db, *summary.rejected[-1])
         seen: set[str] = set()
         # bodies whose set of reports changed: index.crossyear decides their cells again
-        bodies = {row["id"]: row["body"] for row in db.execute("SELECT id, body FROM reports")}
+        bodies = store.bodies_by_id(db)
         touched: set[str] = set()
         added: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
@@ -299,7 +297,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             summary.reports.append(ReportSummary(
                 parsed.id, source, parsed.tables_found, len(parsed.facts),
                 parsed.uncertain_cells, len(parsed.failed_checks)))
-        db.executemany("DELETE FROM file_stats WHERE source_file = ?", [(s,) for s in hashed if s not in seen])
+        store.forget_file_stats(db, [s for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:
                 overridden.pop(source, None)
@@ -320,13 +318,9 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                 stage.refresh_report(rid, partial)
         for rs in summary.reports:
             if rs.id in refreshed:
-                rs.uncertain = db.execute("SELECT COUNT(*) FROM facts WHERE report_id = ? AND uncertain = 1",
-                                          (rs.id,)).fetchone()[0]
-        summary.total_reports = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
-        rejected_now = {source for source, _ in summary.rejected}
-        db.executemany("DELETE FROM rejects WHERE source_file = ?",  # files gone, or readable now
-                       [(r[0],) for r in db.execute("SELECT source_file FROM rejects").fetchall()
-                        if r[0] not in rejected_now])
+                rs.uncertain = store.uncertain_count(db, rs.id)
+        summary.total_reports = store.report_count(db)
+        store.keep_rejects(db, {source for source, _ in summary.rejected})  # files gone, or readable now
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
                        report_count=summary.total_reports,
                        metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
@@ -367,24 +361,20 @@ def _reread_for_overrides(db: sqlite3.Connection, info: dict[str, str], override
     reread = set(overridden)
     if overrides:
         # A report not overridden before is stored with the body it was read with.
-        reread |= {row["source_file"] for row in db.execute("SELECT source_file, body FROM reports")
-                   if overrides.matches(row["source_file"], row["body"] or "")}
+        reread |= {source for source, body in store.sources_and_bodies(db) if overrides.matches(source, body)}
     return reread
 
 
 def _unmatched(db: sqlite3.Connection, overrides: Overrides, overridden: dict[str, dict]):
-    rows = db.execute("SELECT source_file, body FROM reports").fetchall()
-    bodies = {r["body"] or "" for r in rows} | {c["body"][0] for c in overridden.values() if "body" in c}
-    return overrides.unmatched({r["source_file"] for r in rows}, bodies)
+    rows = store.sources_and_bodies(db)
+    bodies = {body for _, body in rows} | {c["body"][0] for c in overridden.values() if "body" in c}
+    return overrides.unmatched({source for source, _ in rows}, bodies)
 
 
 def _compact(db: sqlite3.Connection) -> None:
     """VACUUM the build's store when removed reports left a fifth of it as free pages
     (it is copied by every later build)."""
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    free = db.execute("PRAGMA freelist_count").fetchone()[0]
-    if pages and free / pages >= VACUUM_FREE_SHARE:
-        db.execute("VACUUM")
+    store.compact(db, VACUUM_FREE_SHARE)
 
 
 def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:
@@ -394,7 +384,7 @@ def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tup
     if recorded is not None and recorded[:2] == (st.st_size, st.st_mtime_ns):
         return recorded[2]
     digest = file_hash(path)
-    db.execute("INSERT OR REPLACE INTO file_stats VALUES (?,?,?,?)", (source, st.st_size, st.st_mtime_ns, digest))
+    store.record_file_stat(db, source, st.st_size, st.st_mtime_ns, digest)
     return digest
 
 

@@ -30,7 +30,7 @@ import itertools
 import json
 import sqlite3
 
-from . import template as T
+from . import store, template as T
 from .runtogether import split_run
 
 REASON = "cross-year"
@@ -51,9 +51,7 @@ def settle_body(db: sqlite3.Connection, body: str) -> set[str]:
 
 
 def _settle_template(db: sqlite3.Connection, body: str, template: T.Template) -> set[str]:
-    reports = db.execute(
-        "SELECT id, year FROM reports WHERE body = ? AND template = ? AND year IS NOT NULL "
-        "ORDER BY year, id", (body, template.version)).fetchall()
+    reports = store.reports_of_body(db, body, template.version)
     changed = _undo(db, [r["id"] for r in reports])
     by_year: dict[int, list[str]] = {}
     for r in reports:
@@ -67,21 +65,12 @@ def _settle_template(db: sqlite3.Connection, body: str, template: T.Template) ->
 
 
 def _undo(db: sqlite3.Connection, report_ids: list[str]) -> set[str]:
-    if not report_ids:
-        return set()
-    marks = ",".join("?" * len(report_ids))
-    undone = {r[0] for r in db.execute(
-        f"SELECT DISTINCT report_id FROM facts WHERE reason LIKE '{REASON}%' AND report_id IN ({marks})",
-        report_ids)}
-    db.execute(f"UPDATE facts SET value = NULL, number = NULL, uncertain = 1, reason = NULL "
-               f"WHERE reason LIKE '{REASON}%' AND report_id IN ({marks})", report_ids)
-    return undone
+    return store.unsettle(db, report_ids, REASON)
 
 
 def _row(db: sqlite3.Connection, report_id: str, spec: T.RowSpec) -> tuple[list[sqlite3.Row], list[Reading]]:
     """The row's facts in column order and the readings they allow ([] = unreadable)."""
-    facts = {f["col"]: f for f in db.execute(
-        "SELECT * FROM facts WHERE report_id = ? AND tbl = ? AND row = ?", (report_id, T.ACTIVE, spec.key))}
+    facts = store.row_facts(db, report_id, T.ACTIVE, spec.key)
     cells = [facts.get(c) for c in spec.columns]
     if any(f is None for f in cells):
         return [], []
@@ -140,8 +129,6 @@ def _settle_pair(db: sqlite3.Connection, template: T.Template, first: str, secon
                 why = (f"{REASON}: the only reading of {fact['raw']!r} for which the {template.version}-format "
                        f"identity next year's {previous} = {previous} + {change} holds with report {other} "
                        f"(the identity holds for every readable row of the two reports)")
-                db.execute("UPDATE facts SET value = ?, number = ?, uncertain = 0, reason = ? "
-                           "WHERE report_id = ? AND tbl = ? AND row = ? AND col = ?",
-                           (value, float(value), why, fact["report_id"], T.ACTIVE, spec.key, fact["col"]))
+                store.settle(db, fact["report_id"], T.ACTIVE, spec.key, fact["col"], value, why)
                 changed.add(fact["report_id"])
     return changed

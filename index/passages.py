@@ -268,3 +268,23 @@ def load_passages(db: sqlite3.Connection, report_ids: list[str] | None = None) -
         out.extend(row_to_passage(r) for r in db.execute(
             f"{sql} WHERE report_id IN ({','.join('?' * len(chunk))}) ORDER BY report_id, seq", chunk))
     return sorted(out, key=lambda p: (p.report_id, p.seq))
+
+
+# ---------------------------------------------------------------- housekeeping of a build
+def has_kind(db: sqlite3.Connection, kinds) -> bool:
+    marks = ",".join("?" * len(kinds))
+    return db.execute(f"SELECT 1 FROM passages WHERE kind IN ({marks}) LIMIT 1", tuple(kinds)).fetchone() is not None
+
+
+def delete_all(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM passages")
+
+
+def delete_orphans(db: sqlite3.Connection) -> None:
+    """Passages of reports the store no longer has (e.g. after a failed earlier stage)."""
+    db.execute("DELETE FROM passages WHERE report_id NOT IN (SELECT id FROM reports)")
+
+
+def reports_without_passages(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute(
+        "SELECT id FROM reports WHERE id NOT IN (SELECT DISTINCT report_id FROM passages)")]

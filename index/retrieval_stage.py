@@ -22,11 +22,9 @@ keeps deleted vectors) and the old one's files go (vectors.compact).
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 from . import lexical, passages, store, vectors
 from .build import BuildStage
@@ -101,8 +99,7 @@ class RetrievalStage(BuildStage):
             return False
         db = passages.connect(build_dir / store.DB_NAME)
         try:
-            marks = ",".join("?" * len(DENSE_KINDS))
-            return db.execute(f"SELECT 1 FROM passages WHERE kind IN ({marks}) LIMIT 1", DENSE_KINDS).fetchone() is not None
+            return passages.has_kind(db, DENSE_KINDS)
         finally:
             db.close()
 
@@ -166,7 +163,7 @@ class RetrievalStage(BuildStage):
             return False
         db = passages.connect(build_dir / store.DB_NAME)
         try:
-            remaining = db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+            remaining = store.report_count(db)
         finally:
             db.close()
         return self.removed / (remaining + self.removed) >= REBUILD_REMOVED_SHARE
@@ -197,17 +194,15 @@ class RetrievalStage(BuildStage):
             self.changed = None  # every report is redone below
             self._collection = vectors.reset_collection(self._client)
             db = passages.connect(build_dir / store.DB_NAME)
-            db.execute("DELETE FROM passages")
+            passages.delete_all(db)
             db.commit()
             db.close()
         db = passages.connect(build_dir / store.DB_NAME)
         try:
-            # passages of reports the store no longer has (e.g. a failed earlier stage)
-            db.execute("DELETE FROM passages WHERE report_id NOT IN (SELECT id FROM reports)")
+            passages.delete_orphans(db)
             db.commit()
             # reports indexed before this stage existed (or by another model): redo from the store
-            missing = [r[0] for r in db.execute(
-                "SELECT id FROM reports WHERE id NOT IN (SELECT DISTINCT report_id FROM passages)")]
+            missing = passages.reports_without_passages(db)
         finally:
             db.close()
         for report_id in missing:
@@ -226,7 +221,7 @@ class RetrievalStage(BuildStage):
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:
-                report_ids = [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id")]
+                report_ids = store.report_ids(db)
                 self.lexical_shards_rebuilt += lexical.update(
                     build_dir, report_ids, lambda ids: passages.load_passages(db, ids), self.changed)
             finally:
@@ -235,27 +230,13 @@ class RetrievalStage(BuildStage):
         self.removed = 0
 
 
-def report_from_store(build_dir: Path, report_id: str):
-    """A ParsedReport-like object (what passages_for reads) rebuilt from reports.db."""
+def report_from_store(build_dir: Path, report_id: str) -> store.StoredReport:
+    """A stored report, read back (what passages_for reads) without parsing its file."""
     db = store.connect(build_dir)
     try:
-        r = db.execute("SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
-        meta = SimpleNamespace(title=r["title"], body=r["body"], short_name=r["short_name"],
-                               level=r["level"], year=r["year"], province=r["province"],
-                               city=r["city"], county=r["county"])
-        sections = [SimpleNamespace(number=s["number"], title=s["title"], text=s["text"] or "",
-                                    line_start=s["line_start"], line_end=s["line_end"],
-                                    page_start=s["page_start"], page_end=s["page_end"])
-                    for s in db.execute("SELECT * FROM sections WHERE report_id = ? ORDER BY number",
-                                        (report_id,))]
-        facts = [SimpleNamespace(table=f["tbl"], row=f["row"], column=f["col"], value=f["value"],
-                                 unit=f["unit"], page=f["page"], blank=bool(f["blank"]),
-                                 uncertain=bool(f["uncertain"]),
-                                 candidates=json.loads(f["candidates"]) if f["candidates"] else [])
-                 for f in db.execute("SELECT * FROM facts WHERE report_id = ? ORDER BY rowid", (report_id,))]
+        return store.load_report(db, report_id)
     finally:
         db.close()
-    return SimpleNamespace(id=report_id, meta=meta, sections=sections, facts=facts)
 
 
 def cache_path(build_dir: Path) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DB_NAME = "reports.db"
@@ -172,3 +173,156 @@ def set_info(db: sqlite3.Connection, **values) -> None:
 
 def info(db: sqlite3.Connection) -> dict[str, str]:
     return {row["key"]: row["value"] for row in db.execute("SELECT key, value FROM build_info")}
+
+
+# ---------------------------------------------------------------- what a build reads back
+# (index.build and index.crossyear write and read the store only through these)
+def reports_by_source(db: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """source file -> (report id, content hash) of every stored report."""
+    return {r["source_file"]: (r["id"], r["content_hash"])
+            for r in db.execute("SELECT id, source_file, content_hash FROM reports")}
+
+
+def sources_and_bodies(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    return [(r["source_file"], r["body"] or "") for r in db.execute("SELECT source_file, body FROM reports")]
+
+
+def bodies_by_id(db: sqlite3.Connection) -> dict[str, str]:
+    return {r["id"]: r["body"] for r in db.execute("SELECT id, body FROM reports")}
+
+
+def report_ids(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute("SELECT id FROM reports ORDER BY id")]
+
+
+def report_count(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+
+
+def uncertain_count(db: sqlite3.Connection, report_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM facts WHERE report_id = ? AND uncertain = 1", (report_id,)).fetchone()[0]
+
+
+def file_stats(db: sqlite3.Connection) -> dict[str, tuple[int, int, str]]:
+    """source file -> (size, mtime_ns, content hash) when last hashed."""
+    return {r["source_file"]: (r["size"], r["mtime_ns"], r["content_hash"])
+            for r in db.execute("SELECT * FROM file_stats")}
+
+
+def record_file_stat(db: sqlite3.Connection, source: str, size: int, mtime_ns: int, digest: str) -> None:
+    db.execute("INSERT OR REPLACE INTO file_stats VALUES (?,?,?,?)", (source, size, mtime_ns, digest))
+
+
+def forget_file_stats(db: sqlite3.Connection, sources) -> None:
+    db.executemany("DELETE FROM file_stats WHERE source_file = ?", [(s,) for s in sources])
+
+
+def keep_rejects(db: sqlite3.Connection, sources: set[str]) -> None:
+    """Only these files stay listed as rejected (the others are gone or readable now)."""
+    db.executemany("DELETE FROM rejects WHERE source_file = ?",
+                   [(r[0],) for r in db.execute("SELECT source_file FROM rejects").fetchall() if r[0] not in sources])
+
+
+def compact(db: sqlite3.Connection, free_share: float) -> bool:
+    """VACUUM when at least ``free_share`` of the file is free pages; True when it did."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    if pages and free / pages >= free_share:
+        db.execute("VACUUM")
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- cells settled after parsing
+def reports_of_body(db: sqlite3.Connection, body: str, template: str) -> list[sqlite3.Row]:
+    """(id, year) of a body's reports in one table format, by year."""
+    return db.execute("SELECT id, year FROM reports WHERE body = ? AND template = ? AND year IS NOT NULL "
+                      "ORDER BY year, id", (body, template)).fetchall()
+
+
+def row_facts(db: sqlite3.Connection, report_id: str, table: str, row: str) -> dict[str, sqlite3.Row]:
+    """column -> fact of one table row of a report."""
+    return {f["col"]: f for f in db.execute("SELECT * FROM facts WHERE report_id = ? AND tbl = ? AND row = ?",
+                                             (report_id, table, row))}
+
+
+def unsettle(db: sqlite3.Connection, report_ids: list[str], reason_prefix: str) -> set[str]:
+    """Cells settled for ``reason_prefix`` become uncertain again; the reports that had any."""
+    if not report_ids:
+        return set()
+    marks = ",".join("?" * len(report_ids))
+    undone = {r[0] for r in db.execute(
+        f"SELECT DISTINCT report_id FROM facts WHERE reason LIKE ? AND report_id IN ({marks})",
+        [reason_prefix + "%", *report_ids])}
+    db.execute(f"UPDATE facts SET value = NULL, number = NULL, uncertain = 1, reason = NULL "
+               f"WHERE reason LIKE ? AND report_id IN ({marks})", [reason_prefix + "%", *report_ids])
+    return undone
+
+
+def settle(db: sqlite3.Connection, report_id: str, table: str, row: str, column: str, value: str,
+           reason: str) -> None:
+    """One uncertain cell given its value, with why."""
+    db.execute("UPDATE facts SET value = ?, number = ?, uncertain = 0, reason = ? "
+               "WHERE report_id = ? AND tbl = ? AND row = ? AND col = ?",
+               (value, float(value), reason, report_id, table, row, column))
+
+
+# ---------------------------------------------------------------- a stored report, read back
+@dataclass
+class StoredMeta:
+    title: str | None
+    body: str | None
+    short_name: str | None
+    level: str | None
+    year: int | None
+    province: str | None
+    city: str | None
+    county: str | None
+
+
+@dataclass
+class StoredSection:
+    number: int
+    title: str | None
+    text: str
+    line_start: int | None
+    line_end: int | None
+    page_start: int | None
+    page_end: int | None
+
+
+@dataclass
+class StoredFact:
+    table: str
+    row: str
+    column: str
+    value: str | None
+    blank: bool
+    uncertain: bool
+    page: int | None
+    unit: str | None
+    candidates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoredReport:
+    """A report as the store holds it: what index.passages needs to remake its
+    passages (a refreshed or older report), without parsing the file again."""
+
+    id: str
+    meta: StoredMeta
+    sections: list[StoredSection] = field(default_factory=list)
+    facts: list[StoredFact] = field(default_factory=list)
+
+
+def load_report(db: sqlite3.Connection, report_id: str) -> StoredReport:
+    r = db.execute("SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
+    meta = StoredMeta(r["title"], r["body"], r["short_name"], r["level"], r["year"], r["province"], r["city"],
+                      r["county"])
+    sections = [StoredSection(s["number"], s["title"], s["text"] or "", s["line_start"], s["line_end"],
+                              s["page_start"], s["page_end"])
+                for s in db.execute("SELECT * FROM sections WHERE report_id = ? ORDER BY number", (report_id,))]
+    facts = [StoredFact(f["tbl"], f["row"], f["col"], f["value"], bool(f["blank"]), bool(f["uncertain"]),
+                        f["page"], f["unit"], json.loads(f["candidates"]) if f["candidates"] else [])
+             for f in db.execute("SELECT * FROM facts WHERE report_id = ? ORDER BY rowid", (report_id,))]
+    return StoredReport(report_id, meta, sections, facts)

@@ -13,6 +13,7 @@ reads or writes the environment: index.settings.Settings.from_env is the one rea
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,19 @@ def test_imports_only_look_down(module, path):
         if theirs is not None and theirs not in ALLOWED[mine]:
             bad.append(f"{module} ({mine}) imports {target} ({theirs})")
     assert not bad, "\n".join(bad)
+
+
+# the modules that may run SQL: the storage layer, and the API key store (its own file)
+SQL = STORAGE | {"web.api.keys"}
+
+
+@pytest.mark.parametrize("module, path", library_modules(), ids=lambda x: x if isinstance(x, str) else "")
+def test_sql_runs_only_in_the_storage_layer(module, path):
+    if module in SQL:
+        return
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"\.execute(many|script)?\(", text), \
+        f"{module} runs SQL: ingestion writes and question answering reads through index.store / index.factstore"
 
 
 @pytest.mark.parametrize("module, path", library_modules(), ids=lambda x: x if isinstance(x, str) else "")

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .errors import NianbaoError
 from . import crossyear, store
 from .layout import current_dir  # noqa: F401 - where builds are served from (index.layout)
 from .document import IngestError
@@ -53,7 +54,7 @@ LOCK_NAME = ".build.lock"
 VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
 
 
-class BuildLocked(RuntimeError):
+class BuildLocked(NianbaoError, RuntimeError):
     """Another build of the same index is running."""
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import NianbaoError
 
-class IngestError(Exception):
+
+class IngestError(NianbaoError):
     """A file that cannot be indexed; the message says why, in one line."""
 
     def __init__(self, path: str, reason: str):

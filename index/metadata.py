@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import NianbaoError
 from .document import Document
 
 LEVELS = ("township", "county", "city", "province", "department")
@@ -411,7 +412,7 @@ OVERRIDE_COLUMNS = ("file", "body", "short_name", "level", "region", "parent_reg
 OVERRIDDEN_FIELDS = ("body", "short_name", "level", "province", "city", "county")
 
 
-class MetadataFileError(ValueError):
+class MetadataFileError(NianbaoError, ValueError):
     """A staff metadata file that cannot be used; the message names the file, the line
     and the allowed values."""
 

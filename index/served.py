@@ -24,6 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import NianbaoError
 from . import layout, lexical, passages, store, vectors
 from .factstore import FactStore, SQLiteFactStore
 from .passages import Passage
@@ -31,7 +32,7 @@ from .passages import Passage
 log = logging.getLogger(__name__)
 
 
-class IndexNotFound(FileNotFoundError):
+class IndexNotFound(NianbaoError, FileNotFoundError):
     """No built index (or not the part asked for) at the given directory."""
 
 

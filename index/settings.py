@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import NianbaoError
+
 ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
 ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
 ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
@@ -35,7 +37,7 @@ DEFAULT_KEYS_FILE = Path("var/api_keys.db")
 _OFF = ("0", "false", "no", "off")
 
 
-class EmbeddingModelMissing(RuntimeError):
+class EmbeddingModelMissing(NianbaoError, RuntimeError):
     """The embedding model cannot be found locally."""
 
 

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from index import template as T
+from index.errors import NianbaoError
 from index.factstore import FactStore
 
 from .names import NameMatcher, body_aliases, display_name, region_aliases
@@ -32,7 +33,7 @@ LEVEL_NAMES = {"township": "乡镇（街道）", "county": "县区", "city": "�
 MAX_QUESTION_CHARS = 2000
 
 
-class QuestionError(ValueError):
+class QuestionError(NianbaoError, ValueError):
     """A question that cannot be taken (empty, too long); the message says why."""
 
 

@@ -1,6 +1,6 @@
 """The layers only look down (issue 12): read from the imports themselves (ast).
 
-    core       index.document, normalize, template, layout, settings
+    core       index.errors, document, normalize, template, layout, settings
     storage    index.store, factstore, served, passages, lexical, vectors, embeddings, integrity
     ingestion  the rest of index/ (loaders, parse, sections, tables, checks, metadata, build, …)
     qa         qa/ (question answering)                 -- ingestion and qa never import each other
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = {"index.document", "index.normalize", "index.template", "index.layout", "index.settings"}
+CORE = {"index.errors", "index.document", "index.normalize", "index.template", "index.layout", "index.settings"}
 STORAGE = {"index.store", "index.factstore", "index.served", "index.passages", "index.lexical", "index.vectors",
            "index.embeddings", "index.integrity"}
 # which layers each layer may import from

@@ -47,9 +47,10 @@ def catalog_of(index: Index, store: FactStore) -> Catalog:
     return index.cached("catalog", lambda: Catalog.from_db(store))
 
 
-def answer(question: str, index: Index | str | Path, history=None) -> Answer:
+def answer(question: str, index: Index | str | Path, history=None, *, text_mode: str | None = None) -> Answer:
     """Answer one question (with earlier questions of the conversation in ``history``)
-    from an ``index.served.Index`` or the index served from a directory.
+    from an ``index.served.Index`` or the index served from a directory. ``text_mode``
+    is the retrieval mode of text answers (None: qa.retrieve.DEFAULT_MODE).
 
     Raises QuestionError for an empty or over-long question and IndexNotFound when
     there is no index."""
@@ -63,11 +64,11 @@ def answer(question: str, index: Index | str | Path, history=None) -> Answer:
         if query.intent == "clarify":
             return ask_back(store, catalog, query)
         if query.intent == "text":
-            return answer_text(store, catalog, query, index)
+            return answer_text(store, catalog, query, index, text_mode)
         result = compose(store, catalog, query)
         if query.intent in ("lookup", "yesno") and len(query.bodies) == 1 and _EXPLAIN.search(question) \
                 and result.citations:
-            result = _with_explanation(result, store, catalog, query, index)
+            result = _with_explanation(result, store, catalog, query, index, text_mode)
         return result
 
 
@@ -75,12 +76,13 @@ def answer(question: str, index: Index | str | Path, history=None) -> Answer:
 _EXPLAIN = re.compile(r"什么结果|结果(?:如何|怎么样|怎样)|最后.{0,6}结果|怎么处理|为什么|原因|理由|什么情况|怎么回事")
 
 
-def _with_explanation(result: Answer, store: FactStore, catalog: Catalog, query: Query, index) -> Answer:
+def _with_explanation(result: Answer, store: FactStore, catalog: Catalog, query: Query, index,
+                      text_mode: str | None = None) -> Answer:
     """A figure answer followed by what the report's text says about it, when it says
     anything (from both the facts and the passages)."""
     text_query = Query(question=query.question, intent="text", bodies=list(query.bodies), years=list(query.years),
                        text_query=query.question)
-    told = answer_text(store, catalog, text_query, index)
+    told = answer_text(store, catalog, text_query, index, text_mode)
     if not told.citations or "：" not in told.answer:
         return result
     result.answer += "\n\n报告正文的说明：" + told.answer.split("：", 1)[1]
@@ -158,13 +160,10 @@ def _keywords(text: str, drop: set[str]) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-# Retrieval mode for text questions: None = qa.retrieve.DEFAULT_MODE (hybrid, chosen on
-# tests/retrieval_colloquial.jsonl; BM25 on an index built without vectors).
-TEXT_MODE: str | None = None
 TOP_PASSAGES = 8
 
 
-def _retrieve(index, query: Query, refs, names: set[str] = frozenset()) -> list[dict] | None:
+def _retrieve(index, query: Query, refs, names: set[str] = frozenset(), mode: str | None = None) -> list[dict] | None:
     """The top text passages for a text question (rank 1 first), or None when the
     index has no retrieval stage (then the stored sections are used). The body and
     year, when they are filters, are taken out of the query: otherwise BM25 favours
@@ -188,7 +187,8 @@ def _retrieve(index, query: Query, refs, names: set[str] = frozenset()) -> list[
     if len(re.sub(r"[\W\d]", "", text)) < 2:
         text = query.text_query or query.question
     try:
-        hits = search(index, text, k=TOP_PASSAGES * 2, mode=TEXT_MODE, kind="text", **kwargs)
+        # mode None: qa.retrieve.DEFAULT_MODE (hybrid; BM25 on an index without vectors)
+        hits = search(index, text, k=TOP_PASSAGES * 2, mode=mode, kind="text", **kwargs)
     except IndexNotFound as error:  # retrieval is an optional stage: fall back to the sections
         log.info("text retrieval unavailable, answering from the stored sections: %s", error)
         return None
@@ -297,7 +297,7 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s，,。；;：:、]", "", text)
 
 
-def answer_text(store: FactStore, catalog: Catalog, query: Query, index) -> Answer:
+def answer_text(store: FactStore, catalog: Catalog, query: Query, index, text_mode: str | None = None) -> Answer:
     c = Composer(store, catalog, query)
     missing = c.not_found()
     if missing is not None:
@@ -335,7 +335,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index) -> Answ
             c.citations.append(Citation(refs[0].id, refs[0].title, refs[0].body, refs[0].year,
                                         section_title(section, 1), section.get("page_start"), "；".join(items)))
             return c.done(f"据{c.who(refs[0])}报告（{section_title(section, 1)}），主要工作有：" + "；".join(items) + "。")
-    passages = _retrieve(index, query, refs, names)
+    passages = _retrieve(index, query, refs, names, text_mode)
     if not passages:  # no retrieval stage (or nothing found): the stored sections
         passages = [{"id": None, "report_id": s["report_id"], "number": s["number"], "title": s["title"],
                      "page": s["page_start"], "text": s["text"] or "", "rank": None}

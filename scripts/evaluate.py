@@ -96,10 +96,10 @@ def load_cases(path: str | Path) -> list[dict]:
     return cases
 
 
-def run_case(case: dict, index_dir: str | Path) -> Result:
+def run_case(case: dict, index_dir: str | Path, text_mode: str | None = None) -> Result:
     started = time.perf_counter()
     try:
-        a = answer(case["question"], index_dir, case.get("history") or None)
+        a = answer(case["question"], index_dir, case.get("history") or None, text_mode=text_mode)
     except (QuestionError, IndexNotFound) as error:
         return Result(case, False, False, "", time.perf_counter() - started, "", [], str(error))
     seconds = time.perf_counter() - started
@@ -113,8 +113,8 @@ def run_case(case: dict, index_dir: str | Path) -> Result:
     return Result(case, ok_text, ok_cite, a.intent, seconds, a.answer, cited)
 
 
-def evaluate(cases: list[dict], index_dir: str | Path) -> list[Result]:
-    return [run_case(c, index_dir) for c in cases]
+def evaluate(cases: list[dict], index_dir: str | Path, text_mode: str | None = None) -> list[Result]:
+    return [run_case(c, index_dir, text_mode) for c in cases]
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -159,17 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-failures", action="store_true", help="print each wrong answer")
     parser.add_argument("--json", action="store_true", help="print the per-intent figures as JSON")
     parser.add_argument("--text-mode", choices=("bm25", "hybrid", "dense"),
-                        help="retrieval mode for text questions (default: qa.answer.TEXT_MODE, BM25)")
+                        help="retrieval mode for text questions (default: qa.retrieve.DEFAULT_MODE, hybrid)")
     args = parser.parse_args(argv)
-    if args.text_mode:
-        import qa.answer
-
-        qa.answer.TEXT_MODE = args.text_mode
     if not Path(args.dev_set).exists():
         print(f"Error: dev set {args.dev_set} not found", file=sys.stderr)
         return 1
     try:
-        results = evaluate(load_cases(args.dev_set), args.index)
+        results = evaluate(load_cases(args.dev_set), args.index, args.text_mode)
     except IndexNotFound as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ def sections_of(name):
 
 # Reports that print no 其他需要报告的事项 section at all (read in the documents): p017 and p089
 # end after 五、存在的主要问题; p014 inserts 五、信息处理费收取情况 and ends with 六、存在的主要问题.
-NO_OTHER_MATTERS = {"p014_suping_2024", "p017_czjrj_2021", "p089_zrzysthj_2019"}
+NO_OTHER_MATTERS = {"p017_czjrj_2021", "p089_zrzysthj_2019"}  # they print no 六、其他需要报告的事项
 
 
 @pytest.mark.parametrize("name", [p.stem for p in golden_files()])

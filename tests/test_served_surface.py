@@ -2,7 +2,7 @@
 would. A real ``python -m qa serve`` on 127.0.0.1 over a real index (data/ and r001),
 each client its own loopback address (127.0.0.x) so that rate limits do not mix.
 
-Routes (qa.limits): every route of the app is an API route with its limits, a page
+Routes (web.limits): every route of the app is an API route with its limits, a page
 asset, or one of the page's own Gradio calls under the same limits; the rest is a 404.
 """
 
@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from index.build import build, current_dir
-from qa.api import KeyStore
+from web.api.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -157,12 +157,12 @@ def _sample(path: str) -> str:
 def test_every_route_is_an_api_route_with_its_limits_or_a_page_asset(index_dir):
     """Enumerates the app's routes; fails on any reachable route that is neither an API
     route behind the rate limit (or one of the few open, fixed-cost ones) nor a page
-    asset nor one of the page's queue calls, which qa.limits limits like the API."""
+    asset nor one of the page's queue calls, which web.limits limits like the API."""
     from fastapi.routing import APIRoute
 
-    from qa.api import asker, require_key
-    from qa.limits import classify
-    from qa.server import make_app
+    from web.api.deps import asker, require_key
+    from web.limits import classify
+    from web.server import make_app
 
     app = make_app(index_dir)
     open_fixed_cost = {"/api/health", "/api/openapi.json", "/docs", "/docs/assets/x.css", "/api/{rest:path}"}
@@ -269,7 +269,7 @@ def test_the_pages_conversation_keeps_at_most_20_turns(index_dir, keys_file):
     """A session asked 23 questions: its chat (2 messages a turn) stops growing at 40."""
     import asyncio
 
-    from qa.models import MAX_HISTORY_TURNS
+    from qa.conversation import MAX_HISTORY_TURNS
 
     server = Server(index_dir, keys_file, rate_limit=0)
     try:
@@ -361,7 +361,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(server, index_dir,
 
 
 def test_csv_safe_keeps_plain_negative_numbers():
-    from qa.api import csv_safe
+    from web.api.facts import csv_safe
 
     assert csv_safe("-3") == "-3" and csv_safe("-3.5") == "-3.5"
     assert csv_safe("-3+cmd") == "'-3+cmd" and csv_safe("正常文本") == "正常文本"

@@ -1,5 +1,4 @@
-"""GET /api/health: status of the server and its index (open).
-"""
+"""GET /api/health: status of the server and its index (open)."""
 
 from __future__ import annotations
 

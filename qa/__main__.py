@@ -10,13 +10,16 @@ Errors (no index, empty or over-long question) are one line on stderr, exit stat
 
     python -m qa serve --index var/index [--host 127.0.0.1] [--port 8000]
 
-serves the API (/api/…, docs at /docs) and the web page (/) in one process (qa.server).
+serves the API (/api/…, docs at /docs) and the web page (/) in one process (web.server);
+it reads the settings from the environment (index.settings.Settings.from_env), the one
+place the server's settings come from.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .answer import IndexNotFound, answer
@@ -81,18 +84,31 @@ def run_server(args) -> int:
         print(f"Error: cannot serve {args.index}: {problem}; rebuild it with scripts/build_index.py",
               file=sys.stderr)
         return 1
-    from .api import rate_limit_from_env
-    from .security import trusted_proxies
-    from .server import serve
+    from index.settings import Settings
 
+    quiet_gradio()
     try:
-        rate_limit_from_env()
+        settings = Settings.from_env()
+        from web.security import trusted_proxies  # the top layer, imported only to serve
+
         trusted_proxies(args.forwarded_allow_ips)
     except ValueError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    serve(args.index, args.host, args.port, with_ui=not args.no_ui, forwarded_allow_ips=args.forwarded_allow_ips)
+    from web.server import serve
+
+    serve(args.index, args.host, args.port, settings=settings, with_ui=not args.no_ui,
+          forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
+
+
+def quiet_gradio() -> None:
+    """Before gradio or huggingface_hub is imported (both read these at import): no
+    analytics, no model downloads, no telemetry; the page then makes no outbound request."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
 if __name__ == "__main__":

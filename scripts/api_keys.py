@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.api import KeyStore  # noqa: E402
+from index.settings import Settings  # noqa: E402
+from web.api.keys import KeyStore  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("revoke", help="revoke the active key of NAME").add_argument("name")
     sub.add_parser("list", help="list keys (names and dates, never the keys)")
     args = parser.parse_args(argv)
-    store = KeyStore(args.file)
+    store = KeyStore(args.file or Settings.from_env().api_keys)
     if args.command == "create":
         try:
             key = store.create(args.name)

@@ -765,7 +765,7 @@ def run_server(queries: list[dict], index_dir: str | Path, port: int | None, wit
                startup_timeout: float, log_path: Path) -> tuple[list[dict], dict]:
     import httpx
 
-    from qa.api import KeyStore
+    from web.api.keys import KeyStore
 
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}"

@@ -1,4 +1,4 @@
-"""The HTTP API (qa.api) as served by ``python -m qa serve``: a real uvicorn process on
+"""The HTTP API (web.api) as served by ``python -m qa serve``: a real uvicorn process on
 127.0.0.1, over a real index built from data/ and two real reports (r001: a PDF whose
 复议诉讼 table fails its own arithmetic; r011: Markdown with an uncertain cell)."""
 
@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from index.build import build, current_dir
-from qa.api import KeyStore
+from web.api.keys import KeyStore
 
 pytestmark = pytest.mark.slow  # a real index with the embedding model, or a live server
 

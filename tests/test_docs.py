@@ -17,8 +17,8 @@ def test_every_script_is_documented(script):
 def config_variables():
     """Every NIANBAO_* environment variable named in the code."""
     names = set()
-    for folder in ("index", "qa", "ui"):
-        for path in (ROOT / folder).glob("*.py"):
+    for folder in ("index", "qa", "ui", "web"):
+        for path in (ROOT / folder).rglob("*.py"):
             names |= set(re.findall(r"NIANBAO_[A-Z_]+", path.read_text(encoding="utf-8")))
     return sorted(names)
 

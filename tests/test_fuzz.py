@@ -23,7 +23,7 @@ from hypothesis.errors import Unsatisfiable
 
 from index.document import IngestError
 from index.limits import FileLimits, ParseWorker
-from qa.api import KeyStore
+from web.api.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

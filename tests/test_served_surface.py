@@ -2,7 +2,7 @@
 would. A real ``python -m qa serve`` on 127.0.0.1 over a real index (data/ and r001),
 each client its own loopback address (127.0.0.x) so that rate limits do not mix.
 
-Routes (qa.limits): every route of the app is an API route with its limits, a page
+Routes (web.limits): every route of the app is an API route with its limits, a page
 asset, or one of the page's own Gradio calls under the same limits; the rest is a 404.
 """
 
@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from index.build import build, current_dir
-from qa.api import KeyStore
+from web.api.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -49,11 +49,12 @@ class Server:
     """``python -m qa serve`` in its own process."""
 
     def __init__(self, index_dir: Path, keys_file: Path, *extra: str, rate_limit: int = RATE_LIMIT,
-                 cwd: Path = ROOT):
+                 cwd: Path = ROOT, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, NIANBAO_API_KEYS=str(keys_file), NIANBAO_RATE_LIMIT=str(rate_limit),
-                   PYTHONPATH=str(ROOT))
+        env = {k: v for k, v in {**os.environ, "NIANBAO_API_KEYS": str(keys_file),
+                                 "NIANBAO_RATE_LIMIT": str(rate_limit), "PYTHONPATH": str(ROOT),
+                                 **(env or {})}.items() if v is not None}  # None: unset
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve", "--index", str(index_dir), "--port", str(self.port), *extra],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -157,12 +158,12 @@ def _sample(path: str) -> str:
 def test_every_route_is_an_api_route_with_its_limits_or_a_page_asset(index_dir):
     """Enumerates the app's routes; fails on any reachable route that is neither an API
     route behind the rate limit (or one of the few open, fixed-cost ones) nor a page
-    asset nor one of the page's queue calls, which qa.limits limits like the API."""
+    asset nor one of the page's queue calls, which web.limits limits like the API."""
     from fastapi.routing import APIRoute
 
-    from qa.api import asker, require_key
-    from qa.limits import classify
-    from qa.server import make_app
+    from web.api.deps import asker, require_key
+    from web.limits import classify
+    from web.server import make_app
 
     app = make_app(index_dir)
     open_fixed_cost = {"/api/health", "/api/openapi.json", "/docs", "/docs/assets/x.css", "/api/{rest:path}"}
@@ -269,7 +270,7 @@ def test_the_pages_conversation_keeps_at_most_20_turns(index_dir, keys_file):
     """A session asked 23 questions: its chat (2 messages a turn) stops growing at 40."""
     import asyncio
 
-    from qa.models import MAX_HISTORY_TURNS
+    from qa.conversation import MAX_HISTORY_TURNS
 
     server = Server(index_dir, keys_file, rate_limit=0)
     try:
@@ -280,6 +281,48 @@ def test_the_pages_conversation_keeps_at_most_20_turns(index_dir, keys_file):
     assert [len(c) for c in chats[:3]] == [2, 4, 6]
     assert max(len(c) for c in chats) == 2 * MAX_HISTORY_TURNS
     assert len(chats[-1]) == 2 * MAX_HISTORY_TURNS
+
+
+# Loaded into the served process: records each name lookup or connection that leaves the machine.
+OUTBOUND_HOOK = """
+import os, sys
+
+def _outbound(event, args):
+    if event == "socket.connect":
+        host = args[1][0] if isinstance(args[1], tuple) else None
+    elif event == "socket.getaddrinfo":
+        host = args[0]
+    else:
+        return
+    host = host.decode(errors="replace") if isinstance(host, bytes) else host
+    if host and not str(host).startswith(("127.", "::1", "localhost", "0.0.0.0")):
+        with open(os.environ["NB_OUTBOUND_LOG"], "a", encoding="utf-8") as f:
+            f.write(f"{event} {host}\\n")
+
+sys.addaudithook(_outbound)
+"""
+
+
+def test_the_served_page_makes_no_outbound_request(index_dir, keys_file, tmp_path):
+    """``python -m qa serve`` started without the gradio/hub variables in its environment
+    (the serve command sets them itself: no module writes them at import any more): the
+    page opened and a question asked through it, the process looked up or connected to
+    nothing outside this machine."""
+    import asyncio
+
+    (tmp_path / "sitecustomize.py").write_text(OUTBOUND_HOOK, encoding="utf-8")
+    log = tmp_path / "outbound.log"
+    unset = dict.fromkeys(("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+                           "ANONYMIZED_TELEMETRY"))
+    server = Server(index_dir, keys_file, rate_limit=0,
+                    env={**unset, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "NB_OUTBOUND_LOG": str(log)})
+    try:
+        outputs = asyncio.run(_ask_many(server.url, 1))
+        time.sleep(2)  # anything sent in the background after the answer
+    finally:
+        server.stop()
+    assert outputs and outputs[0]
+    assert not log.exists(), log.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ client address
@@ -361,7 +404,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(server, index_dir,
 
 
 def test_csv_safe_keeps_plain_negative_numbers():
-    from qa.api import csv_safe
+    from web.api.facts import csv_safe
 
     assert csv_safe("-3") == "-3" and csv_safe("-3.5") == "-3.5"
     assert csv_safe("-3+cmd") == "'-3+cmd" and csv_safe("正常文本") == "正常文本"

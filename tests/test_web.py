@@ -60,7 +60,7 @@ def _build(input_dir: Path, index_dir: Path, with_retrieval: bool) -> None:
 
 class Server:
     """FastAPI + the page, under uvicorn in a thread of this process: mounted with
-    ui.web.mount, or (plain=True) with a bare gr.mount_gradio_app as qa.server does."""
+    ui.web.mount, or (plain=True) with a bare gr.mount_gradio_app as web.server does."""
 
     def __init__(self, index_dir: Path, plain: bool = False):
         import uvicorn

@@ -8,7 +8,7 @@ Two tabs:
 
 - 问答: a chat. Each answer is followed by its sources; each source opens (HTML
   ``<details>``) to the quoted passage or the full table row it comes from, with links
-  to the report file (``/api/reports/{id}/source``, served by qa.api) and to the report
+  to the report file (``/api/reports/{id}/source``, served by web.api) and to the report
   in the browse tab (``?report={id}``). Follow-up questions work: the earlier questions
   go to ``qa.answer.answer`` as history. Filters for year and level are added to the
   question text when the question does not say them itself, and only when
@@ -19,18 +19,12 @@ Two tabs:
 
 Everything that comes from a report is HTML-escaped before it is shown: report text is
 text, never markup, and no script from a report runs. Nothing is loaded from outside
-the machine (gradio serves its own assets; the theme uses system fonts; analytics off).
+the machine (gradio serves its own assets; the theme uses system fonts; analytics off:
+``python -m qa serve`` sets GRADIO_ANALYTICS_ENABLED=False and HF_HUB_OFFLINE before
+gradio is imported).
 """
 
 from __future__ import annotations
-
-import os
-
-# Before gradio is imported: no analytics, no hub calls.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import html  # noqa: E402
 import json  # noqa: E402
@@ -46,7 +40,7 @@ from index import template as T  # noqa: E402
 from index.factstore import FactStore  # noqa: E402
 from index.served import Index, IndexNotFound, served  # noqa: E402
 from qa.answer import answer, catalog_of  # noqa: E402
-from qa.limits import trim_history  # noqa: E402
+from qa.conversation import trim_history  # noqa: E402
 from qa.facts import TABLE_NUMBERS, row_label  # noqa: E402
 from qa.understand import LEVEL_NAMES, Catalog, QuestionError, understand  # noqa: E402
 
@@ -521,7 +515,7 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
     report_choices, year_choices, level_choices = choices_now()
     with gr.Blocks(title="政府信息公开年报问答", analytics_enabled=False) as demo:
         # The page's own styles travel with it: whoever mounts it (mount() below, or a plain
-        # gr.mount_gradio_app as qa.server does) gets the chart bars and the highlights.
+        # gr.mount_gradio_app as web.server does) gets the chart bars and the highlights.
         gr.HTML(f"<style>{CSS}</style>", elem_id="nb-style", container=False, padding=False, js_on_load=None)
         gr.Markdown("# 政府信息公开工作年度报告问答\n"
                     "用日常的话提问，答案来自各级政府发布的《政府信息公开工作年度报告》，"
@@ -586,7 +580,7 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
 def mount(app, index_dir: str | Path, path: str = "/"):
     """Mount the page on a FastAPI app at ``path`` (default '/'); returns the app."""
     demo = build_demo(index_dir)
-    # No uploads, run history or monitoring: the page needs none (qa.limits also refuses their routes).
+    # No uploads, run history or monitoring: the page needs none (web.limits also refuses their routes).
     return gr.mount_gradio_app(app, demo, path=path, theme=THEME, css=CSS, footer_links=[],
                                ssr_mode=False, run_history=False, enable_monitoring=False,
                                max_file_size=1, show_error=False)

@@ -1,15 +1,19 @@
 """One process serves everything: the API at /api/…, its docs at /docs and the citizens'
-web page (ui.web) at /.
+web page (ui.web) at /. This is the top layer: it assembles the API (web.api), the page
+(ui.web) and the hardening (web.limits, web.security) from the layers below.
 
     python -m qa serve --index var/index [--host 127.0.0.1] [--port 8000] [--forwarded-allow-ips IPS]
 
-    from qa.server import make_app
-    app = make_app("var/index")     # e.g. uvicorn --factory, or a test
+    from index.settings import Settings
+    from web.server import make_app
+    app = make_app("var/index", Settings.from_env())    # e.g. uvicorn --factory, or a test
 
-When ui/web.py is missing, / redirects to /docs and the API is served alone.
+When ui/web.py is missing, / redirects to /docs and the API is served alone. Nothing here
+reads or writes the environment: ``python -m qa serve`` (the edge) reads the settings and
+turns off gradio's analytics and the hub's downloads before gradio is imported.
 
-Around every route (``harden``): qa.limits.PageGate (only the page's own Gradio routes,
-under the API's rate limit and body limits), qa.security.Hardening (security headers, no
+Around every route (``harden``): web.limits.PageGate (only the page's own Gradio routes,
+under the API's rate limit and body limits), web.security.Hardening (security headers, no
 CORS, one error envelope) and, only for ``--forwarded-allow-ips``, the proxy headers.
 uvicorn's own proxy-header handling is off: by default it trusts X-Forwarded-For from
 127.0.0.1, which let any local client pick its own rate-limit bucket.
@@ -17,34 +21,30 @@ uvicorn's own proxy-header handling is off: by default it trusts X-Forwarded-For
 
 from __future__ import annotations
 
-import os
+import importlib.util
+import logging
+from pathlib import Path
 
-# Before anything imports gradio or huggingface_hub: no analytics, no downloads, no telemetry.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from fastapi import FastAPI
 
-import importlib.util  # noqa: E402
-import logging  # noqa: E402
-from pathlib import Path  # noqa: E402
+from index.settings import Settings
 
-from fastapi import FastAPI  # noqa: E402
+from .api.app import add_root_redirect, create_app, with_overrides
+from .api.body import BodyLimitMiddleware
+from .limits import PageGate
+from .security import Hardening, trusted_proxies
 
-from .api import BodyLimitMiddleware, add_root_redirect, create_app  # noqa: E402
-from .limits import PageGate  # noqa: E402
-from .security import Hardening, trusted_proxies  # noqa: E402
-
-log = logging.getLogger("qa.server")
+log = logging.getLogger("web.server")
 
 
-def make_app(index_dir: str | Path, *, keys_file: str | Path | None = None, rate_limit: float | None = None,
-             with_ui: bool = True, forwarded_allow_ips: str | None = None) -> FastAPI:
+def make_app(index_dir: str | Path, settings: Settings | None = None, *, keys_file: str | Path | None = None,
+             rate_limit: float | None = None, with_ui: bool = True, forwarded_allow_ips: str | None = None) -> FastAPI:
     """The API, with the Gradio page mounted at / when ui.web is there, hardened.
+    ``settings`` default to ``Settings()``; ``keys_file``/``rate_limit`` override theirs.
     ``forwarded_allow_ips``: proxies (comma-separated addresses or networks) whose
     X-Forwarded-For names the client; default none."""
     proxies = trusted_proxies(forwarded_allow_ips)
-    app = create_app(index_dir, keys_file=keys_file, rate_limit=rate_limit)
+    app = create_app(index_dir, with_overrides(settings, keys_file, rate_limit))
     if with_ui and importlib.util.find_spec("ui.web") is not None:
         from ui.web import mount
 
@@ -68,12 +68,12 @@ def harden(app: FastAPI, proxies: list[str]) -> None:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
 
 
-def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
-          keys_file: str | Path | None = None, with_ui: bool = True, forwarded_allow_ips: str | None = None) -> None:
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, *, settings: Settings | None = None,
+          with_ui: bool = True, forwarded_allow_ips: str | None = None) -> None:
     import uvicorn
 
-    app = make_app(index_dir, keys_file=keys_file, with_ui=with_ui, forwarded_allow_ips=forwarded_allow_ips)
-    from .answer import warm_up
+    app = make_app(index_dir, settings, with_ui=with_ui, forwarded_allow_ips=forwarded_allow_ips)
+    from qa.answer import warm_up
 
     warm_up(index_dir)  # the first citizen's text question should not pay for loading
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host

@@ -1,4 +1,4 @@
-"""Request and response shapes of the HTTP API (qa.api), as pydantic models.
+"""Request and response shapes of the HTTP API (web.api), as pydantic models.
 
 Requests and responses are kept apart; list responses are ``{"data": [...], "count": n}``
 (``count`` is the number of matches before pagination). Every error is
@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .understand import MAX_QUESTION_CHARS
+from qa.conversation import MAX_HISTORY_TURNS
+from qa.understand import MAX_QUESTION_CHARS
 
-MAX_HISTORY_TURNS = 20
+__all__ = ["MAX_HISTORY_TURNS"]  # re-exported: the API's history limit
 
 
 # ----------------------------------------------------------------------------- errors

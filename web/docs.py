@@ -2,7 +2,7 @@
 ``fastapi-offline`` package (Swagger UI 5, which reads FastAPI's OpenAPI 3.1), served at
 /docs/assets/…; FastAPI's default page loads them from a CDN and is blank offline.
 
-    from qa.docs import add_offline_docs
+    from web.docs import add_offline_docs
     add_offline_docs(app, openapi_url="/api/openapi.json")
 """
 

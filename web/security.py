@@ -1,6 +1,6 @@
 """What every response of the server gets, whichever route (API, docs, page) made it.
 
-    from qa.security import Hardening, trusted_proxies
+    from web.security import Hardening, trusted_proxies
     app.add_middleware(Hardening)
 
 - Security headers: ``X-Content-Type-Options: nosniff``, ``Content-Security-Policy:
@@ -13,7 +13,7 @@
 - One error shape: every 4xx/5xx body is ``{"error": {"code", "message"}}`` (Gradio's
   and Starlette's ``{"detail": …}`` and plain-text errors are rewritten; HEAD gets the
   headers only), and an exception nobody caught is a 500 in that shape, with the headers.
-- Client addresses: ``trusted_proxies`` parses ``--forwarded-allow-ips``; qa.server puts
+- Client addresses: ``trusted_proxies`` parses ``--forwarded-allow-ips``; web.server puts
   uvicorn's ProxyHeadersMiddleware around the app with that list only (default: none,
   so ``X-Forwarded-For`` is ignored and every client is its TCP peer).
 """
@@ -24,9 +24,9 @@ import ipaddress
 import json
 import logging
 
-from .api import _STATUS_CODES, error_response
+from .api.errors import STATUS_CODES, error_response
 
-log = logging.getLogger("qa.security")
+log = logging.getLogger("web.security")
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -127,7 +127,7 @@ class Hardening:
     async def _rewrite(self, scope, send, start, body: bytes, closing: bool) -> None:
         status = start["status"]
         message = _message_of(body if closing else b"", status, scope)
-        code = _STATUS_CODES.get(status, "error")
+        code = STATUS_CODES.get(status, "error")
         kept = [(k, v) for k, v in start["headers"]
                 if k.lower() not in (b"content-length", b"content-type", b"content-encoding")]
         payload = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()

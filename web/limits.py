@@ -1,12 +1,12 @@
 """What the server answers outside /api: the web page's assets and the few Gradio routes
 the page uses, each under the API's limits; everything else Gradio would serve is a 404.
 
-    from qa.limits import PageGate, classify
+    from web.limits import PageGate, classify
     app.add_middleware(PageGate, limiter=app.state.api.limiter)
 
 Classes of request (``classify(method, path)``):
 
-- ``api``: /api/… and /docs: FastAPI's routes, with their own limits (qa.api).
+- ``api``: /api/… and /docs: FastAPI's routes, with their own limits (web.api).
 - ``asset``: GET/HEAD of the page and its static files (/, /assets/…, /static/…,
   /theme.css, /favicon.ico, /robots.txt): files, no code runs per request.
 - ``call``: POST /gradio_api/queue/join, the page's only way to run code (ask, browse,
@@ -19,8 +19,8 @@ Classes of request (``classify(method, path)``):
   /gradio_api/run/…, /gradio_api/info, /monitoring, /gradio_api/runs: 404 (measured:
   the page in a real browser asks for nothing else, tests/test_served_surface.py).
 
-The page keeps the conversation in server-side state; ``trim_history`` caps it at
-MAX_HISTORY_TURNS questions as /api/ask does.
+The page keeps the conversation in server-side state; ``qa.conversation.trim_history``
+caps it at MAX_HISTORY_TURNS questions as /api/ask does.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from __future__ import annotations
 import json
 import re
 
-from .api import MAX_BODY_BYTES, ApiError, RateLimiter, error_response
-from .models import MAX_HISTORY_TURNS
-from .understand import MAX_QUESTION_CHARS
+from qa.conversation import MAX_HISTORY_TURNS, MAX_MESSAGES
+from qa.understand import MAX_QUESTION_CHARS
+
+from .api.body import MAX_BODY_BYTES
+from .api.errors import ApiError, error_response
+from .api.ratelimit import RateLimiter
 
 _ASSET = re.compile(r"^/(?:|assets/[\w.\-]+|static/[\w.\-/]+|theme\.css|favicon\.ico|robots\.txt)$")
 _STREAM = re.compile(r"^/gradio_api/(?:queue/data|heartbeat/[\w\-]+)$")
 CALL = "/gradio_api/queue/join"
-MAX_LIST_ITEMS = MAX_HISTORY_TURNS * 2  # a chat of N turns is 2N messages
+MAX_LIST_ITEMS = MAX_MESSAGES  # a chat of N turns is 2N messages
 
 
 def classify(method: str, path: str) -> str:
@@ -81,12 +84,6 @@ def check_call_body(body: bytes) -> None:
                 walk(item, depth + 1)
 
     walk(payload)
-
-
-def trim_history(messages: list, asked: list) -> tuple[list, list]:
-    """The page's chat (2 messages a turn) and its asked questions, cut to the last
-    MAX_HISTORY_TURNS turns (the API refuses longer histories; the page forgets the oldest)."""
-    return list(messages)[-MAX_LIST_ITEMS:], list(asked)[-MAX_HISTORY_TURNS:]
 
 
 class PageGate:

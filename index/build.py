@@ -42,7 +42,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import NianbaoError
-from . import crossyear, store
+from . import crossyear, layout, store
 from .layout import current_dir  # noqa: F401 - where builds are served from (index.layout)
 from .document import IngestError
 from .limits import FileLimits, ParseWorker
@@ -50,7 +50,7 @@ from .load import is_supported
 from .metadata import Overrides, read_overrides
 from .parse import file_hash
 
-LOCK_NAME = ".build.lock"
+LOCK_NAME = layout.BUILD_LOCK
 VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
 
 
@@ -160,9 +160,9 @@ class _BuildLock:
 # Files of a build that are only ever replaced whole, never written in place (the BM25
 # shards: index.lexical writes a new folder and renames it): a new build links them
 # instead of copying. In a 10,000-report index that saves copying 400 MB per build.
-LINKED_DIRS = ("bm25",)
+LINKED_DIRS = (layout.BM25_DIR,)
 # Left behind: the embedding cache of builds made before it moved beside builds/.
-NOT_COPIED = ("embeddings.db",)
+NOT_COPIED = (layout.EMBED_CACHE,)
 
 
 def _copy_or_link(src: str, dst: str) -> None:
@@ -175,11 +175,11 @@ def _copy_or_link(src: str, dst: str) -> None:
 def _switch_current(index_dir: Path, build_dir: Path) -> None:
     tmp_link = index_dir / f".current.{uuid.uuid4().hex}"
     os.symlink(os.path.relpath(build_dir, index_dir), tmp_link)
-    os.replace(tmp_link, index_dir / "current")  # atomic on POSIX
+    os.replace(tmp_link, layout.current_link(index_dir))  # atomic on POSIX
 
 
 def _prune_builds(index_dir: Path, keep: set[Path]) -> None:
-    for old in (index_dir / "builds").iterdir():
+    for old in layout.builds_dir(index_dir).iterdir():
         if old.resolve() not in keep:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -226,7 +226,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
     previous = current_dir(index_dir)
     build_id = time.strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
-    partial = index_dir / "builds" / (build_id + ".partial")
+    partial = layout.builds_dir(index_dir) / (build_id + layout.PARTIAL_SUFFIX)
     if previous is not None:
         # Start from a copy of what is served (store, vectors, lexical index): only
         # changed files are redone, and the served copy is never written to.

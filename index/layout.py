@@ -10,6 +10,7 @@
           collection.txt            the Chroma-server collection, when one is used
       builds/<id>.partial/          a build in progress (renamed when done)
       embeddings.db                 the embedding cache shared by all builds
+      .build.lock                   held by the build running (one at a time)
 
 Everything else asks this module for a path; no other module spells these names.
 """
@@ -27,6 +28,7 @@ CHROMA_DIR = "chroma"
 MODEL_FILE = "model.txt"
 COLLECTION_FILE = "collection.txt"
 EMBED_CACHE = "embeddings.db"
+BUILD_LOCK = ".build.lock"
 
 
 def current_link(index_dir: str | Path) -> Path:

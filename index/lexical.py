@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-BM25_DIR = "bm25"
+from . import layout
+
+BM25_DIR = layout.BM25_DIR
 TOKENIZER = "char"  # 'char' | 'char+jieba' | 'jieba'
 REPORTS_PER_SHARD = 250  # measured: one shard of 250 reports rebuilds in about a second
 FORMAT = 2  # bump when the files change: the next build redoes every shard

@@ -26,13 +26,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import lexical, passages, store, vectors
+from . import layout, lexical, passages, store, vectors
 from .build import BuildStage
 from .embeddings import EmbeddingCache
 from .settings import Settings
 
-EMBED_CACHE = "embeddings.db"
-MODEL_FILE = "model.txt"  # embedding model and passage version the index was made with
+EMBED_CACHE = layout.EMBED_CACHE
+MODEL_FILE = layout.MODEL_FILE  # embedding model and passage version the index was made with
 DENSE_KINDS = ("text",)  # passage kinds that get a vector (all kinds go to BM25)
 # Passages are embedded in batches across reports: the model pads each batch to its
 # longest text, and more texts per call sort into tighter batches (measured: 256
@@ -243,7 +243,7 @@ def cache_path(build_dir: Path) -> Path:
     """The embedding cache of an index: beside ``builds/`` (a bare build directory
     keeps its own)."""
     build_dir = Path(build_dir)
-    if build_dir.parent.name == "builds":
+    if build_dir.parent.name == layout.BUILDS:
         return build_dir.parent.parent / EMBED_CACHE
     return build_dir / EMBED_CACHE
 

@@ -34,7 +34,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DB_NAME = "reports.db"
+from . import layout
+
+DB_NAME = layout.DB_NAME
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (

@@ -31,12 +31,13 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from . import layout
 from .embeddings import LocalEmbeddingFunction, default_model_name
 
-CHROMA_DIR = "chroma"
+CHROMA_DIR = layout.CHROMA_DIR
 COLLECTION = "passages"  # the collection's name in embedded mode
-COLLECTION_FILE = "collection.txt"  # server mode: the build's collection name
-_PARTIAL = ".partial"  # suffix of a build directory while it is being built (index.build)
+COLLECTION_FILE = layout.COLLECTION_FILE  # server mode: the build's collection name and server
+_PARTIAL = layout.PARTIAL_SUFFIX  # a build directory while it is being built (index.build)
 _META_KEYS = ("report_id", "body", "short_name", "level", "region", "year", "section", "kind")
 _ADD_BATCH = 1000
 
@@ -152,7 +153,7 @@ def prune_collections(client, build_dir: str | Path) -> list[str]:
     build_dir = Path(build_dir)
     prefix = _index_prefix(build_dir)
     keep = {collection_name(build_dir)}
-    served = build_dir.absolute().parent.parent / "current"
+    served = layout.current_link(build_dir.absolute().parent.parent)
     if served.exists():
         keep.add(_recorded_name(served.resolve()) or collection_name(served.resolve()))
     deleted = []

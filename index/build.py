@@ -37,6 +37,7 @@ class ReportSummary:
     cells: int
     uncertain: int
     failed_checks: int
+    ocr_pages: int = 0  # pages read by OCR (scanned pages)
 
 
 @dataclass
@@ -121,11 +122,15 @@ class BuildStage:
 
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
-          stages: list[BuildStage] | None = None) -> BuildSummary:
+          stages: list[BuildStage] | None = None, ocr: str = "auto") -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
-    before the new build is switched in."""
+    before the new build is switched in. ``ocr``: "auto" reads the PDF pages without
+    text by OCR, "force" every PDF page, "off" none (index.load_pdf)."""
+    from .ocr import check_mode
+
+    check_mode(ocr)
     stages = stages or []
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0}
@@ -153,7 +158,9 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         files = find_reports(input_dir)
         seen: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
-        for path in tqdm(files, desc="indexing", unit="file", disable=not progress):
+        bar = tqdm(files, desc="indexing", unit="file", disable=not progress)
+        ocr_pages = 0
+        for path in bar:
             source = str(path.relative_to(input_dir)) if path != input_dir else path.name
             if not is_supported(path):
                 summary.rejected.append((source, f"unsupported file type {path.suffix or '(none)'}"))
@@ -166,7 +173,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 continue
             t0 = time.perf_counter()
             try:
-                parsed = parse_report(path, source_file=source)
+                parsed = parse_report(path, source_file=source, ocr=ocr)
             except IngestError as error:
                 clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
@@ -179,6 +186,9 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 continue
             t1 = time.perf_counter()
             clock["parse"] += t1 - t0
+            if parsed.ocr_pages:
+                ocr_pages += len(parsed.ocr_pages)
+                bar.set_postfix(ocr_pages=ocr_pages)
             parsed.id = _unique_id(parsed.id, source, known, used_ids)
             used_ids.add(parsed.id)
             store.save_report(db, parsed)
@@ -188,7 +198,7 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
                 stage.add_report(parsed, partial)
             summary.reports.append(ReportSummary(
                 parsed.id, source, parsed.tables_found, len(parsed.facts),
-                parsed.uncertain_cells, len(parsed.failed_checks)))
+                parsed.uncertain_cells, len(parsed.failed_checks), len(parsed.ocr_pages)))
         db.executemany("DELETE FROM file_stats WHERE source_file = ?", [(s,) for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:

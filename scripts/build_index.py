@@ -4,8 +4,9 @@
     python scripts/build_index.py --input data --index var/index
 
 Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
-changed files), then prints a summary: reports indexed, tables found per report,
-uncertain cells, failed checks, and rejected files with the reason. Exit status 0
+changed files; scanned PDF pages are read by OCR, see --ocr), then prints a summary:
+reports indexed, tables found per report, uncertain cells, failed checks, reports and
+pages read by OCR, and rejected files with the reason. Exit status 0
 even when some files are rejected (they are listed); 1 when the build itself fails.
 """
 
@@ -32,6 +33,10 @@ def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
           f"{len(summary.removed)} removed; {summary.total_reports} in the index", file=out)
     print(f"uncertain cells: {sum(r.uncertain for r in summary.reports)}; "
           f"reports failing a check: {sum(1 for r in summary.reports if r.failed_checks)}", file=out)
+    scanned = [r for r in summary.reports if r.ocr_pages]
+    if scanned:
+        print(f"read by OCR: {len(scanned)} reports, {sum(r.ocr_pages for r in scanned)} pages; "
+              f"uncertain cells in them: {sum(r.uncertain for r in scanned)}", file=out)
     if summary.rejected:
         print(f"files rejected: {len(summary.rejected)}", file=out)
         for source, reason in summary.rejected:
@@ -53,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="passages and BM25 without embeddings (fast; dense and hybrid search find nothing)")
     parser.add_argument("--no-passages", action="store_true",
                         help="structured store only: skip passages, embeddings and the BM25 index")
+    parser.add_argument("--ocr", choices=("auto", "off", "force"), default="auto",
+                        help="OCR of scanned PDF pages: auto = only pages without text (default), "
+                             "off = reject scanned PDFs, force = OCR every PDF page")
     args = parser.parse_args(argv)
     stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings)]
     try:
-        summary = build(args.input, args.index, progress=not args.quiet, stages=stages)
+        summary = build(args.input, args.index, progress=not args.quiet, stages=stages, ocr=args.ocr)
     except FileNotFoundError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

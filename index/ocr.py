@@ -227,7 +227,7 @@ def _find_tables(bw: np.ndarray, dpi: int) -> list[_Table]:
 
     h, w = bw.shape
     k_h = max(20, int(dpi * 0.25))
-    k_v = max(15, int(dpi * 0.17))
+    k_v = max(15, int(dpi * 0.25))  # taller than a heading character's strokes
     horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k_h, 1)))
     vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k_v)))
     # bridge the small gaps blur and JPEG leave in a ruling
@@ -242,34 +242,52 @@ def _find_tables(bw: np.ndarray, dpi: int) -> list[_Table]:
         if bw_ < w * 0.25 or bh < dpi * 0.2:
             continue
         x1, y1 = x + bw_, y + bh
-        hs = _segments(horiz[y:y1, x:x1], axis=1, min_len=bw_ * 0.08)
-        ys = _cluster([s + y for s in hs] + [y + 2, y1 - 3], tol)
+        hs = [(p + y, a + x, b + x) for p, a, b in _segments(horiz[y:y1, x:x1], 1, k_h)]
+        vs = [(p + x, a + y, b + y) for p, a, b in _segments(vert[y:y1, x:x1], 0, k_v)]
+        # the frame: the long rulings (a bold heading just above a table can touch it)
+        frame = [s for s in hs if s[2] - s[1] >= 0.5 * bw_]
+        if len(frame) < 2:
+            continue
+        # a table cut by the page break may have no ruling along the cut: the ends of
+        # its long column lines are its edge
+        posts = [s for s in vs if s[2] - s[1] >= 0.5 * bh]
+        top = min([s[0] for s in frame] + [s[1] for s in posts])
+        bottom = max([s[0] for s in frame] + [s[2] for s in posts])
+        left, right = min(s[1] for s in frame), max(s[2] for s in frame)
+        hs = [s for s in hs if top - tol <= s[0] <= bottom + tol]
+        ys = _cluster([s[0] for s in hs] + [top, bottom], tol)
         # a column line runs from one row line to another; a column of vertical text
         # (本年度办理结果, its strokes stacked) opens into a "line" that does not
-        vs = [(c + x, top + y, bottom + y) for c, top, bottom in
-              _segments(vert[y:y1, x:x1], axis=0, min_len=k_v, ends=True)]
-        vs = [c for c, top, bottom in vs
-              if min(abs(top - r) for r in ys) <= 2 * tol and min(abs(bottom - r) for r in ys) <= 2 * tol]
-        xs = _cluster(vs + [x + 2, x1 - 3], tol)
+        vs = [s for s in vs if left - tol <= s[0] <= right + tol and _near(s[1], ys, 2 * tol)
+              and _near(s[2], ys, 2 * tol)]
+        xs = _cluster([s[0] for s in vs] + [left, right], tol)
+        # likewise a row line runs between column lines (drops long strokes of text)
+        hs = [s for s in hs if _near(s[1], xs, 2 * tol) and _near(s[2], xs, 2 * tol)]
+        ys = _cluster([s[0] for s in hs] + [top, bottom], tol)
         if len(ys) < 3 or len(xs) < 3:
             continue
-        tables.append(_cells(horiz, vert, x, y, x1, y1, xs, ys))
+        tables.append(_cells(horiz, vert, int(left), int(top), int(right), int(bottom), xs, ys))
     tables.sort(key=lambda t: t.y0)
     return tables
 
 
-def _segments(part: np.ndarray, axis: int, min_len: float, ends: bool = False) -> list:
-    """Positions (rows for axis=1, columns for axis=0) whose ruling is at least min_len
-    long; with ``ends``, (position, start, end) of vertical rulings."""
+def _near(v: float, positions: list[int], tol: float) -> bool:
+    return any(abs(v - p) <= tol for p in positions)
+
+
+def _segments(part: np.ndarray, axis: int, min_len: float) -> list[tuple[float, int, int]]:
+    """(position, start, end) of the rulings at least min_len long: horizontal ones
+    (axis=1: y, x0, x1) or vertical ones (axis=0: x, y0, y1)."""
     import cv2
 
     n, _, stats, cents = cv2.connectedComponentsWithStats(part)
     out = []
     for k in range(1, n):
-        length = stats[k][2] if axis == 1 else stats[k][3]
-        if length >= min_len:
-            pos = cents[k][1] if axis == 1 else cents[k][0]
-            out.append((pos, stats[k][1], stats[k][1] + stats[k][3]) if ends else pos)
+        x, y, w, h = stats[k][:4]
+        if axis == 1 and w >= min_len:
+            out.append((float(cents[k][1]), int(x), int(x + w)))
+        elif axis == 0 and h >= min_len:
+            out.append((float(cents[k][0]), int(y), int(y + h)))
     return out
 
 
@@ -413,41 +431,38 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
     crops = [_crop(img, b) for b in boxes]
     # cells with ink but no detected box: recognise the ink itself
     extra: dict[tuple[int, int, int], int] = {}
-    inset = max(4, int(dpi * 0.025))
     for t_i, t in enumerate(tables):
-        for (i, j), (i2, j2) in t.extent.items():
+        for (i, j), end in t.extent.items():
             if (t_i, i, j) in in_cell:
                 continue
-            xa, xb = t.xs[j] + inset, t.xs[j2 + 1] - inset
-            ya, yb = t.ys[i] + inset, t.ys[i2 + 1] - inset
-            if xb - xa < 4 or yb - ya < 4:
-                continue
-            ink = np.argwhere(bw[ya:yb, xa:xb] > 0)
-            if len(ink) < max(12, dpi * dpi // 4000):
-                continue
-            (ry0, rx0), (ry1, rx1) = ink.min(axis=0), ink.max(axis=0)
-            pad = max(3, int(dpi * 0.02))
-            box = _rect(xa + rx0 - pad, ya + ry0 - pad, xa + rx1 + pad, ya + ry1 + pad)
-            extra[(t_i, i, j)] = len(crops)
-            crops.append(_crop(img, box))
+            box = _ink_box(bw, t, (i, j), end, dpi, margin=0.0)
+            if box is not None:
+                extra[(t_i, i, j)] = len(crops)
+                crops.append(_crop(img, box))
     readings = _recognize(eng, crops) if crops else []
     scale = 72.0 / dpi
+
+    cells: dict[tuple[int, int, int], OcrCell] = {}
+    for t_i, t in enumerate(tables):
+        for (i, j) in t.extent:
+            ids = in_cell.get((t_i, i, j), [])
+            if ids:
+                cells[(t_i, i, j)] = _cell_text([(boxes[k], readings[k]) for k in ids])
+            elif (t_i, i, j) in extra:
+                r = readings[extra[(t_i, i, j)]]
+                cell = _cell_from([r])
+                if not cell.text.strip() or (r.confidence < 0.5 and not cell.candidates):
+                    cell = OcrCell(cell.text, [cell.text] if cell.text else ["?"])
+                cells[(t_i, i, j)] = cell
+    _second_opinion(eng, img, bw, tables, cells, dpi)
 
     out_tables = []
     for t_i, t in enumerate(tables):
         n_rows, n_cols = len(t.ys) - 1, len(t.xs) - 1
         rows = [[""] * n_cols for _ in range(n_rows)]
         doubtful: dict[tuple[int, int], list[str]] = {}
-        for (i, j) in t.extent:
-            ids = in_cell.get((t_i, i, j), [])
-            if ids:
-                cell = _cell_text([(boxes[k], readings[k]) for k in ids])
-            elif (t_i, i, j) in extra:
-                r = readings[extra[(t_i, i, j)]]
-                cell = _cell_from([r])
-                if not cell.text.strip() or (r.confidence < 0.5 and not cell.candidates):
-                    cell = OcrCell(cell.text, [cell.text] if cell.text else ["?"])
-            else:
+        for (ti, i, j), cell in cells.items():
+            if ti != t_i:
                 continue
             rows[i][j] = cell.text
             if cell.candidates:
@@ -457,6 +472,50 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
     lines = _lines([(boxes[k], readings[k]) for k in free], scale)
     chars = sum(len(r.text) for r in readings)
     return OcrPage(out_tables, lines, chars)
+
+
+def _ink_box(bw: np.ndarray, t: _Table, start: tuple[int, int], end: tuple[int, int], dpi: int,
+             margin: float) -> np.ndarray | None:
+    """A box around the ink inside a cell (borders excluded), ``margin`` × the ink's
+    height added on each side; None for an empty cell."""
+    (i, j), (i2, j2) = start, end
+    inset = max(4, int(dpi * 0.025))
+    xa, xb = t.xs[j] + inset, t.xs[j2 + 1] - inset
+    ya, yb = t.ys[i] + inset, t.ys[i2 + 1] - inset
+    if xb - xa < 4 or yb - ya < 4:
+        return None
+    ink = np.argwhere(bw[ya:yb, xa:xb] > 0)
+    if len(ink) < max(12, dpi * dpi // 4000):
+        return None
+    (ry0, rx0), (ry1, rx1) = ink.min(axis=0), ink.max(axis=0)
+    pad = max(3, int(dpi * 0.02), int(margin * (ry1 - ry0)))
+    return _rect(xa + rx0 - pad, ya + ry0 - pad, xa + rx1 + pad, ya + ry1 + pad)
+
+
+def _second_opinion(eng, img, bw, tables: list[_Table], cells: dict, dpi: int) -> None:
+    """Read every doubtful numeric cell again from a looser crop of its ink (a tight
+    box around one small digit is what the model reads worst). A confident second
+    reading settles the cell when it agrees, or when the first read nothing; when they
+    disagree, both stay candidates."""
+    keys = [k for k, c in cells.items() if c.candidates]
+    if not keys:
+        return
+    crops, used = [], []
+    for t_i, i, j in keys:
+        t = tables[t_i]
+        box = _ink_box(bw, t, (i, j), t.extent[(i, j)], dpi, margin=0.5)
+        if box is not None:
+            crops.append(_crop(img, box))
+            used.append((t_i, i, j))
+    for key, r in zip(used, _recognize(eng, crops) if crops else []):
+        first, second = cells[key], _cell_from([r])
+        sure = bool(second.text) and not second.candidates and _NUMBER.match(second.text)
+        if sure and (second.text == first.text or first.candidates == ["?"]):
+            cells[key] = second
+        else:
+            merged = [c for c in dict.fromkeys(first.candidates + ([second.text] if sure else second.candidates))
+                      if c and c != "?"]
+            cells[key] = OcrCell(first.text, merged or ["?"])
 
 
 def _index(edges: list[int], v: float) -> int | None:
@@ -512,7 +571,7 @@ def _cell_from(readings: list[Reading]) -> OcrCell:
     text = "".join(r.text for r in readings).strip()
     chars = [(ch, p, a) for r in readings for ch, p, a in zip(r.text, r.probs, r.alts) if ch != " "]
     as_digits = "".join(_AS_DIGIT.get(ch, ch) for ch, _, _ in chars)
-    if not _NUMBER.match(as_digits) or not any(ch.isdigit() for ch, _, _ in chars):
+    if not _NUMBER.match(as_digits):
         return OcrCell(text)
     doubtful: list[tuple[int, list[str]]] = []
     for k, (ch, p, alts) in enumerate(chars):

@@ -222,12 +222,39 @@ def _cluster(values: list[float], tol: float) -> list[int]:
     return [int(round(sum(c) / len(c))) for c in out]
 
 
-def _find_tables(bw: np.ndarray, dpi: int) -> list[_Table]:
+def _text_mask(shape, boxes: list[np.ndarray]) -> np.ndarray:
+    """The core of every text box (shrunk by a quarter of its height): a "ruling" found
+    there is a stroke of a character."""
+    mask = np.zeros(shape, np.uint8)
+    for b in boxes:
+        x0, y0 = b.min(axis=0)
+        x1, y1 = b.max(axis=0)
+        m = 0.25 * min(x1 - x0, y1 - y0)
+        xa, ya, xb, yb = int(x0 + m), int(y0 + m), int(x1 - m), int(y1 - m)
+        if xb > xa and yb > ya:
+            mask[max(0, ya):yb, max(0, xa):xb] = 1
+    return mask
+
+
+def _not_text(segments, text: np.ndarray, axis: int):
+    out = []
+    for pos, a, b in segments:
+        p = min(int(round(pos)), (text.shape[0] if axis == 1 else text.shape[1]) - 1)
+        line = text[p, a:b] if axis == 1 else text[a:b, p]
+        if line.size == 0 or line.mean() < 0.2:  # a ruling may cross one box, not run inside text
+            out.append((pos, a, b))
+    return out
+
+
+def _find_tables(bw: np.ndarray, dpi: int, boxes: list[np.ndarray]) -> list[_Table]:
     import cv2
 
     h, w = bw.shape
     k_h = max(20, int(dpi * 0.25))
-    k_v = max(15, int(dpi * 0.25))  # taller than a heading character's strokes
+    # short enough for the column lines of a 0.15-inch row; character strokes that
+    # survive it are dropped by the text mask and by the row-line test below
+    k_v = max(12, int(dpi * 0.12))
+    text = _text_mask(bw.shape, boxes)
     horiz = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k_h, 1)))
     vert = cv2.morphologyEx(bw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k_v)))
     # bridge the small gaps blur and JPEG leave in a ruling
@@ -242,8 +269,8 @@ def _find_tables(bw: np.ndarray, dpi: int) -> list[_Table]:
         if bw_ < w * 0.25 or bh < dpi * 0.2:
             continue
         x1, y1 = x + bw_, y + bh
-        hs = [(p + y, a + x, b + x) for p, a, b in _segments(horiz[y:y1, x:x1], 1, k_h)]
-        vs = [(p + x, a + y, b + y) for p, a, b in _segments(vert[y:y1, x:x1], 0, k_v)]
+        hs = _not_text([(p + y, a + x, b + x) for p, a, b in _segments(horiz[y:y1, x:x1], 1, k_h)], text, 1)
+        vs = _not_text([(p + x, a + y, b + y) for p, a, b in _segments(vert[y:y1, x:x1], 0, k_v)], text, 0)
         # the frame: the long rulings (a bold heading just above a table can touch it)
         frame = [s for s in hs if s[2] - s[1] >= 0.5 * bw_]
         if len(frame) < 2:
@@ -260,6 +287,11 @@ def _find_tables(bw: np.ndarray, dpi: int) -> list[_Table]:
         # (本年度办理结果, its strokes stacked) opens into a "line" that does not
         vs = [s for s in vs if left - tol <= s[0] <= right + tol and _near(s[1], ys, 2 * tol)
               and _near(s[2], ys, 2 * tol)]
+        # and a column line spans two rows or more, or lines up with another one
+        row_h = float(np.median(np.diff(ys))) if len(ys) > 1 else 0.0
+        vs = [s for s in vs if s[2] - s[1] >= 1.5 * row_h
+              or any(o is not s and abs(o[0] - s[0]) <= tol and (o[1] >= s[2] - tol or o[2] <= s[1] + tol)
+                     for o in vs)]
         xs = _cluster([s[0] for s in vs] + [left, right], tol)
         # likewise a row line runs between column lines (drops long strokes of text)
         hs = [s for s in hs if _near(s[1], xs, 2 * tol) and _near(s[2], xs, 2 * tol)]
@@ -411,7 +443,7 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
         boxes = [cv2.transform(b[None], m)[0] for b in boxes]
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     bw = _binary(grey)
-    tables = _find_tables(bw, dpi)
+    tables = _find_tables(bw, dpi, boxes)
     boxes = _split_at_columns(boxes, tables)
 
     # which box goes where
@@ -467,7 +499,16 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
             rows[i][j] = cell.text
             if cell.candidates:
                 doubtful[(i, j)] = cell.candidates
-        out_tables.append(OcrTable(rows=rows, xs=[x * scale for x in t.xs[:-1]], top=t.y0 * scale,
+        xs = [x * scale for x in t.xs[:-1]]
+        # an empty column at an edge is a frame ruling drawn past the table's border
+        while rows and len(rows[0]) > 2 and not any(r[-1] for r in rows):
+            rows = [r[:-1] for r in rows]
+            xs = xs[:-1]
+        while rows and len(rows[0]) > 2 and not any(r[0] for r in rows):
+            rows = [r[1:] for r in rows]
+            xs = xs[1:]
+            doubtful = {(i, j - 1): c for (i, j), c in doubtful.items()}
+        out_tables.append(OcrTable(rows=rows, xs=xs, top=t.y0 * scale,
                                    bottom=t.y1 * scale, x0=t.x0 * scale, x1=t.x1 * scale, doubtful=doubtful))
     lines = _lines([(boxes[k], readings[k]) for k in free], scale)
     chars = sum(len(r.text) for r in readings)
@@ -559,7 +600,15 @@ def _cell_text(items: list[tuple[np.ndarray, Reading]]) -> OcrCell:
                 lines[-1].append(it)
                 continue
         lines.append([it])
-    ordered = [r for line in lines for _, r in sorted(line, key=lambda it: float(it[0][:, 0].min()))]
+    ordered = []
+    for line in lines:
+        prev = None
+        for b, r in sorted(line, key=lambda it: float(it[0][:, 0].min())):
+            # numbers in separate boxes a character apart are separate numbers: keep the gap
+            if prev is not None and float(b[:, 0].min()) - float(prev[:, 0].max()) > 0.8 * float(np.ptp(b[:, 1])):
+                ordered.append(Reading(" ", [1.0], [[]]))
+            ordered.append(r)
+            prev = b
     return _cell_from(ordered)
 
 
@@ -567,16 +616,41 @@ def _cell_text(items: list[tuple[np.ndarray, Reading]]) -> OcrCell:
 _AS_DIGIT = {"O": "0", "o": "0", "〇": "0", "Ｏ": "0", "D": "0", "l": "1", "I": "1", "|": "1", "丨": "1"}
 
 
+# a lone 一 in a number cell is a 1 or a dash (= blank): never taken on trust
+_WEAK_DIGIT = {"一": "1"}
+
+
 def _cell_from(readings: list[Reading]) -> OcrCell:
+    groups: list[list[Reading]] = [[]]
+    for r in readings:
+        if r.text == " ":
+            groups.append([])
+        else:
+            groups[-1].append(r)
+    groups = [g for g in groups if g]
+    if len(groups) > 1:  # several numbers in one cell (a merged cell): each read on its own
+        parts = [_one_value(g) for g in groups]
+        if all(_NUMBER.match(p.text) for p in parts):
+            text = " ".join(p.text for p in parts)
+            return OcrCell(text, [text] if any(p.candidates for p in parts) else [])
+    return _one_value(readings)
+
+
+def _one_value(readings: list[Reading]) -> OcrCell:
     text = "".join(r.text for r in readings).strip()
     chars = [(ch, p, a) for r in readings for ch, p, a in zip(r.text, r.probs, r.alts) if ch != " "]
-    as_digits = "".join(_AS_DIGIT.get(ch, ch) for ch, _, _ in chars)
+    as_digits = "".join(_AS_DIGIT.get(ch, _WEAK_DIGIT.get(ch, ch)) for ch, _, _ in chars)
     if not _NUMBER.match(as_digits):
         return OcrCell(text)
+    if as_digits == "1" and chars[0][0] in _WEAK_DIGIT:
+        return OcrCell("1", ["1", ""])
     doubtful: list[tuple[int, list[str]]] = []
     for k, (ch, p, alts) in enumerate(chars):
         digit = as_digits[k]
         if not digit.isdigit():
+            continue
+        if ch in _WEAK_DIGIT:
+            doubtful.append((k, []))
             continue
         same = p + sum(q for a, q in alts if _AS_DIGIT.get(a, a) == digit)
         if same < DIGIT_CONFIDENCE:

@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     for qi, quality in enumerate(args.qualities.split(",")):
         scans = [(scan_pdf(p, args.out / quality / p.name, quality, seal=True), g) for p, g in sources]
         total = {"cells": 0, "exact": 0, "flagged": 0, "wrong": 0, "meta_ok": 0, "files": 0, "pages": 0}
-        rates = []
+        rates, cpu = [], []
         for run in range(args.runs if qi == 0 else 1):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             pages = 0
             for scan, golden in scans:
                 parsed = parse_report(scan)
@@ -104,17 +104,21 @@ def main(argv: list[str] | None = None) -> int:
                         for w in s["wrong_keys"]:
                             print("   wrong", w, file=sys.stderr)
             rates.append(pages / (time.perf_counter() - started))
-        rows.append((quality, total, rates))
+            cpu.append((time.process_time() - cpu_started) / max(1, pages))
+        rows.append((quality, total, rates, cpu))
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {platform.python_version()}; "
           f"OCR at {ocr.OCR_DPI} dpi; command: python scripts/bench_ocr.py --qualities {args.qualities} "
           f"--runs {args.runs}\n")
-    print("| scan quality | files | pages | cells | exact | flagged uncertain | wrong, not flagged | metadata right | pages/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for quality, t, rates in rows:
+    print("| scan quality | files | pages | cells | exact | flagged uncertain | wrong, not flagged "
+          "| metadata right | pages/s (runs) | CPU s/page |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for quality, t, rates, cpu in rows:
         pct = 100 * t["exact"] / t["cells"] if t["cells"] else 0
-        speed = f"{statistics.median(rates):.2f} (median of {len(rates)})"
+        speed = f"{statistics.median(rates):.2f} ({', '.join(f'{r:.2f}' for r in rates)})"
         print(f"| {quality} | {t['files']} | {t['pages']} | {t['cells']} | {t['exact']} ({pct:.1f}%) | "
-              f"{t['flagged']} | {t['wrong']} | {t['meta_ok']}/{t['files']} | {speed} |")
+              f"{t['flagged']} | {t['wrong']} | {t['meta_ok']}/{t['files']} | {speed} | "
+              f"{statistics.median(cpu):.1f} |")
+    print(f"\nload average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -241,7 +241,7 @@ def _not_text(segments, text: np.ndarray, axis: int):
     for pos, a, b in segments:
         p = min(int(round(pos)), (text.shape[0] if axis == 1 else text.shape[1]) - 1)
         line = text[p, a:b] if axis == 1 else text[a:b, p]
-        if line.size == 0 or line.mean() < 0.2:  # a ruling may cross one box, not run inside text
+        if line.size == 0 or line.mean() < 0.5:  # a ruling may cross a box, not run inside text
             out.append((pos, a, b))
     return out
 
@@ -285,10 +285,11 @@ def _find_tables(bw: np.ndarray, dpi: int, boxes: list[np.ndarray]) -> list[_Tab
         ys = _cluster([s[0] for s in hs] + [top, bottom], tol)
         # a column line runs from one row line to another; a column of vertical text
         # (本年度办理结果, its strokes stacked) opens into a "line" that does not
-        vs = [s for s in vs if left - tol <= s[0] <= right + tol and _near(s[1], ys, 2 * tol)
-              and _near(s[2], ys, 2 * tol)]
-        # and a column line spans two rows or more, or lines up with another one
         row_h = float(np.median(np.diff(ys))) if len(ys) > 1 else 0.0
+        end_tol = min(2 * tol, 0.3 * row_h)
+        vs = [s for s in vs if left - tol <= s[0] <= right + tol and _near(s[1], ys, end_tol)
+              and _near(s[2], ys, end_tol)]
+        # and a column line spans two rows or more, or lines up with another one
         vs = [s for s in vs if s[2] - s[1] >= 1.5 * row_h
               or any(o is not s and abs(o[0] - s[0]) <= tol and (o[1] >= s[2] - tol or o[2] <= s[1] + tol)
                      for o in vs)]

@@ -480,7 +480,9 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
         for (i, j) in t.extent:
             ids = in_cell.get((t_i, i, j), [])
             if ids:
-                cells[(t_i, i, j)] = _cell_text([(boxes[k], readings[k]) for k in ids])
+                cell = _cell_text([(boxes[k], readings[k]) for k in ids])
+                # text was detected but read as nothing: not a blank
+                cells[(t_i, i, j)] = cell if cell.text.strip() else OcrCell("", ["?"])
             elif (t_i, i, j) in extra:
                 r = readings[extra[(t_i, i, j)]]
                 cell = _cell_from([r])
@@ -575,16 +577,17 @@ def _split_at_columns(boxes: list[np.ndarray], tables: list[_Table]) -> list[np.
         y0, y1 = float(b[:, 1].min()), float(b[:, 1].max())
         cy = (y0 + y1) / 2
         cuts = []
+        least = 0.5 * (y1 - y0)  # a character's width: a box poking over a line is not cut
         for t in tables:
             if t.y0 <= cy <= t.y1 and t.x0 <= (x0 + x1) / 2 <= t.x1:
-                cuts = [x for x in t.xs[1:-1] if x0 + 6 < x < x1 - 6]
+                cuts = [x for x in t.xs[1:-1] if x0 + least < x < x1 - least]
                 break
         if not cuts or (y1 - y0) > 1.5 * (x1 - x0):
             out.append(b)
             continue
         edges = [x0] + cuts + [x1]
         for a, c in zip(edges, edges[1:]):
-            if c - a > 6:
+            if c - a > least:
                 out.append(_rect(a + 2 if a != x0 else a, y0, c - 2 if c != x1 else c, y1))
     return out
 

@@ -280,7 +280,8 @@ def _find_tables(bw: np.ndarray, dpi: int, boxes: list[np.ndarray]) -> list[_Tab
         posts = [s for s in vs if s[2] - s[1] >= 0.5 * bh]
         top = min([s[0] for s in frame] + [s[1] for s in posts])
         bottom = max([s[0] for s in frame] + [s[2] for s in posts])
-        left, right = min(s[1] for s in frame), max(s[2] for s in frame)
+        left = min([s[1] for s in frame] + [s[0] for s in posts])
+        right = max([s[2] for s in frame] + [s[0] for s in posts])
         hs = [s for s in hs if top - tol <= s[0] <= bottom + tol]
         ys = _cluster([s[0] for s in hs] + [top, bottom], tol)
         # a column line runs from one row line to another; a column of vertical text
@@ -290,7 +291,9 @@ def _find_tables(bw: np.ndarray, dpi: int, boxes: list[np.ndarray]) -> list[_Tab
         vs = [s for s in vs if left - tol <= s[0] <= right + tol and _near(s[1], ys, end_tol)
               and _near(s[2], ys, end_tol)]
         # and a column line spans two rows or more, or lines up with another one
+        # (or sits in the first or last row: a table cut by a page break)
         vs = [s for s in vs if s[2] - s[1] >= 1.5 * row_h
+              or abs(s[1] - ys[0]) <= end_tol or abs(s[2] - ys[-1]) <= end_tol
               or any(o is not s and abs(o[0] - s[0]) <= tol and (o[1] >= s[2] - tol or o[2] <= s[1] + tol)
                      for o in vs)]
         xs = _cluster([s[0] for s in vs] + [left, right], tol)

@@ -66,6 +66,7 @@ class ReportSummary:
     cells: int
     uncertain: int
     failed_checks: int
+    ocr_pages: int = 0  # pages read by OCR (scanned pages)
 
 
 @dataclass
@@ -202,26 +203,30 @@ class BuildStage:
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
           stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None,
-          limits: FileLimits | None = None) -> BuildSummary:
+          limits: FileLimits | None = None, ocr: str = "auto") -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
     before the new build is switched in. ``metadata_file`` is a staff override CSV
     (index.metadata.read_overrides); a bad one raises MetadataFileError before
     anything is written. ``limits``: the per-file limits (index.settings ``limits``;
-    default FileLimits()). BuildLocked when
-    another build of ``index_dir`` is running."""
+    default FileLimits()). ``ocr``: "auto" reads the PDF pages without text by OCR,
+    "force" every PDF page, "off" none (index.load_pdf). BuildLocked when another build
+    of ``index_dir`` is running."""
+    from .ocr import check_mode
+
+    check_mode(ocr)
     overrides = read_overrides(metadata_file) if metadata_file else None
     limits = limits or FileLimits()
     if not Path(input_dir).exists():
         raise FileNotFoundError(f"input folder {input_dir} does not exist")
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with _BuildLock(Path(index_dir)), ParseWorker(limits) as worker:
-        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker, overrides)
+        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker, overrides, ocr)
 
 
 def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildStage],
-           worker: ParseWorker, overrides: Overrides | None) -> BuildSummary:
+           worker: ParseWorker, overrides: Overrides | None, ocr: str) -> BuildSummary:
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
     previous = current_dir(index_dir)
@@ -252,7 +257,9 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         touched: set[str] = set()
         added: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
-        for path in tqdm(files, desc="indexing", unit="file", disable=not progress):
+        bar = tqdm(files, desc="indexing", unit="file", disable=not progress)
+        ocr_pages = 0
+        for path in bar:
             source = str(path.relative_to(input_dir)) if path != input_dir else path.name
             if not is_supported(path):
                 summary.rejected.append((source, f"unsupported file type {path.suffix or '(none)'}"))
@@ -268,7 +275,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                     continue
                 overridden.pop(source, None)
                 t0 = time.perf_counter()
-                parsed = worker.parse(path, source_file=source)
+                parsed = worker.parse(path, source_file=source, ocr=ocr)
             except IngestError as error:
                 clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
@@ -286,6 +293,9 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                 changes = overrides.apply(parsed.meta, source)
                 if changes:
                     overridden[source] = summary.overridden[source] = changes
+            if parsed.ocr_pages:
+                ocr_pages += len(parsed.ocr_pages)
+                bar.set_postfix(ocr_pages=ocr_pages)
             parsed.id = _unique_id(parsed.id, source, known, used_ids)
             used_ids.add(parsed.id)
             touched |= {bodies.get(parsed.id), parsed.meta.body}
@@ -297,7 +307,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                 stage.add_report(parsed, partial)
             summary.reports.append(ReportSummary(
                 parsed.id, source, parsed.tables_found, len(parsed.facts),
-                parsed.uncertain_cells, len(parsed.failed_checks)))
+                parsed.uncertain_cells, len(parsed.failed_checks), len(parsed.ocr_pages)))
         store.forget_file_stats(db, [s for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:

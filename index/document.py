@@ -41,6 +41,9 @@ class Grid:
     # (row, column) slots covered by a horizontally merged cell (colspan/gridSpan): not
     # cells of their own, unlike a printed blank. Empty when the format does not say.
     spanned: set[tuple[int, int]] = field(default_factory=set)
+    # (row, column) -> candidate readings of a cell OCR read with doubt (index.ocr);
+    # the table parser flags these cells uncertain. Empty for text layers.
+    doubtful: dict[tuple[int, int], list[str]] = field(default_factory=dict)
 
     def page_of(self, i: int) -> int | None:
         return self.pages[i] if i < len(self.pages) else None
@@ -56,6 +59,7 @@ class Document:
     page_count: int | None = None
     # Fields a crawler or the page recorded about the document (发布时间, 文号, 来源 …).
     source_fields: dict[str, str] = field(default_factory=dict)
+    ocr_pages: list[int] = field(default_factory=list)  # PDF pages read by OCR (index.ocr)
 
     @property
     def text(self) -> str:

@@ -81,6 +81,9 @@ def _recv(stream):
     return pickle.loads(data)
 
 
+OCR_TIME_FACTOR = 5  # a PDF that may need OCR gets this many times the time limit
+
+
 def worker_main() -> None:
     """The child's loop: (path, source_file, limits) in, ('ok', ParsedReport) or
     ('reject', reason) out, until stdin closes."""
@@ -103,11 +106,11 @@ def worker_main() -> None:
     _send(out, ("ready", None))  # imports done: the time limit counts parsing only
     while True:
         try:
-            path, source, limits = _recv(inp)
+            path, source, limits, ocr = _recv(inp)
         except EOFError:
             return
         try:
-            reply = ("ok", parse_report(path, source_file=source, limits=limits))
+            reply = ("ok", parse_report(path, source_file=source, limits=limits, ocr=ocr))
         except IngestError as error:  # a loader that met the cap reports it as a damaged file
             short_of_memory = isinstance(error.__cause__, MemoryError) or "MemoryError" in error.reason
             reply = ("reject", out_of_memory if short_of_memory else error.reason)
@@ -123,7 +126,7 @@ class ParseWorker:
     restarted when a parse passes the time limit). ``timeout`` 0: in this process."""
 
     def __init__(self, limits: FileLimits | None = None):
-        self.limits = limits or FileLimits.from_env()
+        self.limits = limits or FileLimits()
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> ParseWorker:
@@ -169,20 +172,24 @@ class ParseWorker:
         """IngestError when the file is over the size limits (before anything reads it)."""
         check_file(path, self.limits)
 
-    def parse(self, path: str | Path, source_file: str | None = None):
-        """The ParsedReport of ``path``; IngestError with the reason when it is refused."""
+    def parse(self, path: str | Path, source_file: str | None = None, ocr: str = "auto"):
+        """The ParsedReport of ``path``; IngestError with the reason when it is refused.
+        A PDF that may be read by OCR gets OCR_TIME_FACTOR times the time limit (≈ 4 s a
+        scanned page on 2 cores: a 40-page scan needs minutes, not a hung parser)."""
         from .parse import parse_report
 
         check_file(path, self.limits)
         if not self.limits.timeout:
-            return parse_report(path, source_file=source_file, limits=self.limits)
+            return parse_report(path, source_file=source_file, limits=self.limits, ocr=ocr)
+        timeout = self.limits.timeout * (OCR_TIME_FACTOR if ocr != "off" and str(path).lower().endswith(".pdf")
+                                         else 1)
         if self._process is None or self._process.poll() is not None:
             self._start()
         try:
-            _send(self._process.stdin, (str(path), source_file, self.limits))
-            if not self._ready(self.limits.timeout):
+            _send(self._process.stdin, (str(path), source_file, self.limits, ocr))
+            if not self._ready(timeout):
                 self._kill()
-                raise IngestError(str(path), f"parsing took longer than {self.limits.timeout:g} s "
+                raise IngestError(str(path), f"parsing took longer than {timeout:g} s "
                                              f"({ENV['timeout']}); stopped")
             kind, value = _recv(self._process.stdout)
         except (EOFError, OSError, pickle.UnpicklingError):

@@ -13,8 +13,9 @@ def is_supported(path: str | Path) -> bool:
     return Path(path).suffix.lower() in SUPPORTED
 
 
-def load_document(path: str | Path) -> Document:
-    """Load any supported file; raise IngestError with a one-line reason otherwise."""
+def load_document(path: str | Path, ocr: str = "auto") -> Document:
+    """Load any supported file; raise IngestError with a one-line reason otherwise.
+    ``ocr`` applies to PDFs (index.load_pdf): "auto", "off" or "force"."""
     path = str(path)
     suffix = Path(path).suffix.lower()
     if suffix not in SUPPORTED:
@@ -31,7 +32,7 @@ def load_document(path: str | Path) -> Document:
     else:
         from .load_text import load_text as loader
     try:
-        return loader(path)
+        return loader(path, ocr=ocr) if kind == "pdf" else loader(path)
     except IngestError:
         raise
     except Exception as error:  # a library choking on a damaged file

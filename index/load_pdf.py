@@ -34,9 +34,17 @@ same pdfplumber page object):
   PDFDocEncoding), else None.  ``line_after`` is the number of the last ``Line``
   before the table (0 if none).
 
+* Scanned pages (``ocr``): with ``"auto"`` (the default) a page with fewer than 20
+  characters of text and an image on it is read by OCR (index/ocr.py), which gives
+  the same text lines and table fragments in the same coordinates; ``"force"`` OCRs
+  every page, ``"off"`` none. A page scanned at under 100 dpi is not OCR'd in "auto"
+  (at 40 dpi OCR gets one character in three wrong). ``Document.ocr_pages`` lists the pages OCR read, and a
+  cell OCR read with doubt is in its Grid's ``doubtful``.
+
 Raises :class:`IngestError` for: a missing file, a file that is not a PDF or is
 corrupt, a PDF that needs a password, a PDF with zero pages, and a PDF without a text
-layer (fewer than 20 non-space characters in all: a scan).  A PDF that is encrypted
+layer (fewer than 20 non-space characters in all: a scan) that OCR is off for or
+cannot read.  A PDF that is encrypted
 but opens with the empty user password (owner-password restrictions only, common on
 government sites) is read normally.
 """
@@ -219,6 +227,7 @@ class _Fragment:
     bottom: float
     x0: float
     x1: float
+    doubtful: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # OCR'd cells
 
 
 @dataclass
@@ -236,13 +245,16 @@ class _GridBuilder:
     pages: list[int] = field(default_factory=list)
     xs: list[float] = field(default_factory=list)
     line_after: int = 0
+    doubtful: dict[tuple[int, int], list[str]] = field(default_factory=dict)
 
     def add(self, frag: _Fragment, tol: float = 4.0) -> None:
         if not self.rows:
             self.rows = [list(r) for r in frag.rows]
             self.pages = [frag.page] * len(frag.rows)
             self.xs = list(frag.xs)
+            self.doubtful = dict(frag.doubtful)
             return
+        offset = len(self.rows)
         # x-position alignment: the left border maps to column 0 whatever its shift
         union = list(self.xs)
         for x in frag.xs[1:]:
@@ -255,9 +267,16 @@ class _GridBuilder:
         if injective and len(union) == max(len(self.xs), len(frag.xs)):
             self.rows = [_remap(r, old_map, len(union)) for r in self.rows]
             frag_rows = [_remap(r, new_map, len(union)) for r in frag.rows]
+            self.doubtful = {(i, old_map[j] if j < len(old_map) else j): c for (i, j), c in self.doubtful.items()}
+            self.doubtful.update({(offset + i, new_map[j] if j < len(new_map) else j): c
+                                  for (i, j), c in frag.doubtful.items()})
             self.xs = union
         else:  # positions disagree: right-align, the value columns are on the right
             width = max(len(self.xs), len(frag.xs))
+            shift_old = {i: width - len(r) for i, r in enumerate(self.rows)}
+            self.doubtful = {(i, j + shift_old[i]): c for (i, j), c in self.doubtful.items()}
+            self.doubtful.update({(offset + i, j + width - len(frag.rows[i])): c
+                                  for (i, j), c in frag.doubtful.items()})
             self.rows = [[""] * (width - len(r)) + r for r in self.rows]
             frag_rows = [[""] * (width - len(r)) + list(r) for r in frag.rows]
             self.xs = self.xs if len(self.xs) == width else list(frag.xs)
@@ -265,7 +284,8 @@ class _GridBuilder:
         self.pages.extend([frag.page] * len(frag_rows))
 
     def grid(self) -> Grid:
-        return Grid(rows=self.rows, pages=list(self.pages), line_after=self.line_after)
+        return Grid(rows=self.rows, pages=list(self.pages), line_after=self.line_after,
+                    doubtful=dict(self.doubtful))
 
 
 def _nearest(values: list[float], x: float) -> int:
@@ -326,6 +346,46 @@ def _read_page(page) -> tuple[list[_Fragment], list[_TextLine]]:
     return fragments, lines
 
 
+def _ocr_page(page) -> tuple[list[_Fragment], list[_TextLine]]:
+    """The page read by OCR, as _read_page would give it from a text layer."""
+    from index import ocr
+
+    pno = page.page_number
+    read = ocr.read_image(ocr.render(page))
+    fragments = []
+    for t in read.tables:
+        rows = [[_clean_cell(c) for c in row] for row in t.rows]
+        if _plausible_table(rows):
+            fragments.append(_Fragment(rows=rows, xs=t.xs, page=pno, top=t.top, bottom=t.bottom,
+                                       x0=t.x0, x1=t.x1, doubtful=t.doubtful))
+    lines = [_TextLine(text=_clean(ln.text), page=pno, top=ln.top, x1=ln.x1, size=max(1.0, ln.size))
+             for ln in read.lines if _clean(ln.text)]
+    return fragments, lines
+
+
+MIN_SCAN_DPI = 100  # below it OCR reads garbled text (a 40 dpi page: one character in three wrong)
+
+
+def _scan_dpi(page) -> float:
+    """Resolution of the largest image on the page (pixels per inch of the page)."""
+    best = 0.0
+    for im in page.images:
+        width_pt = max(1e-6, float(im["x1"]) - float(im["x0"]))
+        src = im.get("srcsize") or (0, 0)
+        best = max(best, float(src[0]) * 72 / width_pt)
+    return best
+
+
+def _needs_ocr(page, fragments, lines, ocr: str) -> bool:
+    if ocr == "force":
+        return True
+    if ocr == "off":
+        return False
+    chars = sum(len(ln.text.replace(" ", "")) for ln in lines)
+    chars += sum(len(c.replace(" ", "")) for f in fragments for r in f.rows for c in r)
+    return chars < MIN_TEXT_CHARS and bool(page.images)
+
+
 def _drop_page_numbers(lines: list[_TextLine], height: float) -> list[_TextLine]:
     out = [ln for ln in lines if not _PAGE_NUMBER.match(ln.text)]
     # a bare number is a page number only as the last line, low on the page
@@ -368,9 +428,15 @@ def _open_error(exc: BaseException) -> str:
     return f"corrupt or unreadable PDF ({type(chain[-1]).__name__}{': ' + detail if detail else ''})"
 
 
-def load_pdf(path: str) -> Document:
+def load_pdf(path: str, ocr: str = "auto") -> Document:
+    """``ocr``: "auto" (OCR the pages without text), "force" (every page) or "off"."""
+    from index.ocr import check_mode
+
     path = str(path)
+    check_mode(ocr)
     pdf, pages = _open(path)
+    ocr_pages: list[int] = []
+    coarse: list[float] = []  # resolutions of scanned pages too coarse to OCR
     with pdf:
         if not pages:
             raise IngestError(path, "PDF has no pages")
@@ -384,6 +450,13 @@ def load_pdf(path: str) -> Document:
         try:
             for page in pages:
                 fragments, lines = _read_page(page)
+                if _needs_ocr(page, fragments, lines, ocr):
+                    dpi = _scan_dpi(page)
+                    if dpi >= MIN_SCAN_DPI or ocr == "force":
+                        fragments, lines = _ocr_page(page)
+                        ocr_pages.append(page.page_number)
+                    else:
+                        coarse.append(dpi)
                 lines = _drop_page_numbers(lines, page.height)
                 text_chars += sum(len(ln.text.replace(" ", "")) for ln in lines)
                 text_chars += sum(len(c.replace(" ", "")) for f in fragments for r in f.rows for c in r)
@@ -398,7 +471,13 @@ def load_pdf(path: str) -> Document:
             raise IngestError(path, _open_error(exc)) from exc
         page_count = len(pages)
     if text_chars < MIN_TEXT_CHARS:
-        raise IngestError(path, "no text layer (scanned PDF?)")
+        if ocr_pages:
+            raise IngestError(path, f"scanned PDF that OCR cannot read ({text_chars} characters "
+                                    f"recognised on {len(ocr_pages)} page(s))")
+        if coarse:
+            raise IngestError(path, f"no text layer (scanned PDF?), and the scan ({min(coarse):.0f} dpi) is too "
+                                    f"coarse for OCR (it needs at least {MIN_SCAN_DPI} dpi)")
+        raise IngestError(path, "no text layer (scanned PDF?)" + (" and OCR is off" if ocr == "off" else ""))
 
     right = _right_margin([obj for kind, obj in items if kind == "text"])
     out_lines: list[Line] = []
@@ -424,7 +503,7 @@ def load_pdf(path: str) -> Document:
                 open_line = obj
         prev_kind, prev_obj = kind, obj
     return Document(path=path, format="pdf", lines=out_lines, grids=[b.grid() for b in builders],
-                    title=title, page_count=page_count)
+                    title=title, page_count=page_count, ocr_pages=ocr_pages)
 
 
 def _right_margin(lines: list[_TextLine]) -> float:

@@ -11,6 +11,7 @@ from .checks import CheckResult, run_checks
 from .document import Document, Fact, IngestError
 from .load import load_document
 from .metadata import ReportMeta, extract_metadata
+from .ocr_review import flag_misreads
 from .sections import Section, split_sections
 from .tables import extract_tables
 
@@ -29,6 +30,7 @@ class ParsedReport:
     page_count: int | None
     problems: list[str] = field(default_factory=list)
     line_pages: dict[int, int] = field(default_factory=dict)  # lineno -> PDF page
+    ocr_pages: list[int] = field(default_factory=list)  # PDF pages read by OCR
 
     @property
     def uncertain_cells(self) -> int:
@@ -58,14 +60,15 @@ def _is_report(doc: Document) -> bool:
     return "信息公开" in text and ("年度报告" in text or "年报" in text or "申请" in text)
 
 
-def parse_report(path: str | Path, source_file: str | None = None, limits=None) -> ParsedReport:
+def parse_report(path: str | Path, source_file: str | None = None, limits=None, ocr: str = "auto") -> ParsedReport:
     """Parse one file. Raises IngestError when it is not an indexable report, or is over
-    ``limits`` (index.limits.FileLimits: size, inflated size, text length)."""
+    ``limits`` (index.limits.FileLimits: size, inflated size, text length). ``ocr``
+    ("auto", "off", "force") is for PDFs: see index.load_pdf."""
     if limits is not None:
         from .limits import check_file
 
         check_file(path, limits)
-    doc = load_document(path)
+    doc = load_document(path, ocr=ocr)
     if limits is not None:
         from .limits import check_text
 
@@ -73,14 +76,21 @@ def parse_report(path: str | Path, source_file: str | None = None, limits=None) 
     if not doc.text.strip() and not doc.grids:
         raise IngestError(str(path), "no text found")
     if not _is_report(doc):
-        raise IngestError(str(path), "not a government information-disclosure annual report "
-                                     "(no 政府信息公开 / 年度报告 in its text)")
+        raise IngestError(str(path), ("scanned PDF whose OCR text is " if doc.ocr_pages else "")
+                          + "not a government information-disclosure annual report "
+                          "(no 政府信息公开 / 年度报告 in its text)")
     meta = extract_metadata(doc)
     sections = split_sections(doc.lines)
     tables = extract_tables(doc)
+    if doc.ocr_pages:  # a misread digit must not pass for a figure
+        flag_misreads(tables.facts, set(doc.ocr_pages))
     narrative = "\n".join(s.text for s in sections if s.number in (0, 1, 3))
     checks = run_checks(tables.facts, narrative, tables.version)
     problems = list(meta.problems) + list(tables.problems)
+    if doc.ocr_pages:
+        doubtful = sum(f.uncertain for f in tables.facts)
+        problems.append(f"read by OCR: page(s) {', '.join(map(str, doc.ocr_pages))}; "
+                        f"{doubtful} cell(s) uncertain")
     missing = sorted(set(range(1, 7)) - {s.number for s in sections})
     if missing:
         problems.append("sections not found: " + ", ".join("一二三四五六"[n - 1] for n in missing))
@@ -97,4 +107,5 @@ def parse_report(path: str | Path, source_file: str | None = None, limits=None) 
         page_count=doc.page_count,
         problems=problems,
         line_pages={line.lineno: line.page for line in doc.lines if line.page is not None},
+        ocr_pages=list(doc.ocr_pages),
     )

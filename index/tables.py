@@ -85,6 +85,7 @@ class Cell:
     grid: bool  # from a Grid (cell positions are column positions)
     col: int = 0  # index in its row
     start: int = 0  # offset of ctext in the stream
+    candidates: tuple[str, ...] = ()  # OCR read this cell with doubt: its readings (Grid.doubtful)
 
 
 def canon(text: str) -> tuple[str, frozenset[int]]:
@@ -154,13 +155,22 @@ class Stream:
         return out
 
 
+def _grid_row(grid, i: int, raw: list[str]) -> list[Cell]:
+    cells = []
+    for j, t in enumerate(raw):
+        if (i, j) in grid.spanned:  # a colspan's covered slots are no cells
+            continue
+        cell = _make_cell(t or "", 0, None, grid.page_of(i), True, j)
+        cell.candidates = tuple(grid.doubtful.get((i, j), ()))
+        cells.append(cell)
+    return cells
+
+
 def _rows_from_grids(doc: Document) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for grid in doc.grids:
         for i, raw in enumerate(grid.rows):
-            page = grid.page_of(i)
-            rows.append([_make_cell(t or "", 0, None, page, True, j) for j, t in enumerate(raw)
-                         if (i, j) not in grid.spanned])  # a colspan's covered slots are no cells
+            rows.append(_grid_row(grid, i, raw))
         rows.append([])  # grids are separate tables
     return rows
 
@@ -229,8 +239,7 @@ def _rows_merged(doc: Document) -> list[list[Cell]]:
         for grid in by_anchor.pop(anchor, []):
             rows.append([])
             for i, raw in enumerate(grid.rows):
-                rows.append([_make_cell(t or "", 0, None, grid.page_of(i), True, j) for j, t in enumerate(raw)
-                             if (i, j) not in grid.spanned])
+                rows.append(_grid_row(grid, i, raw))
             rows.append([])
 
     add_grids(0)
@@ -538,6 +547,7 @@ class RowReading:
     page: int | None = None
     inferred: bool = False  # the reading is an inference (not one number per cell)
     note: str = ""
+    cells: list = field(default_factory=list)  # the cell of each column, when read one per cell
 
 
 def _fmt(x: float) -> str:
@@ -597,6 +607,7 @@ def read_items(spec: T.RowSpec, items: list[Item], n: int | None = None, constra
             values.append(v)
         if ok:
             rr.readings = [tuple(values)]
+            rr.cells = [it.cell for it in items]
             # one well-formed number per cell: read as printed
             if spec.table == T.APPLICATION and not grid and n == 7 and items[-1].blank:
                 # a text row whose last (总计) cell is empty while its applicant cells add
@@ -1023,7 +1034,11 @@ def _facts(readings: dict[str, RowReading], rows: list[T.RowSpec], found_tables:
                 if reading[ci] not in values:
                     values.append(reading[ci])
             unit = spec.unit_of(col)
-            if len(values) == 1:
+            cell = rr.cells[ci] if len(rr.cells) == len(spec.columns) else None
+            if len(values) == 1 and cell is not None and cell.candidates:  # OCR read it with doubt
+                facts.append(Fact(spec.table, spec.key, col, None, unit, rr.raw, rr.page,
+                                  blank=False, uncertain=True, candidates=list(cell.candidates)))
+            elif len(values) == 1:
                 v = values[0]
                 facts.append(Fact(spec.table, spec.key, col, v, unit, rr.raw, rr.page,
                                   blank=v is None, uncertain=False, reason=rr.note))

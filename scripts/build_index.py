@@ -4,12 +4,13 @@
     python scripts/build_index.py --input data --index var/index
 
 Indexes every .pdf/.docx/.html/.txt/.md file under --input (re-parsing only new or
-changed files), then prints a summary: reports indexed, tables found per report,
-uncertain cells, failed checks, and rejected files with the reason (including files over
-the limits of index.limits: NIANBAO_MAX_FILE_MB, NIANBAO_MAX_TEXT_CHARS,
-NIANBAO_PARSE_TIMEOUT, NIANBAO_PARSE_MEMORY_MB). Exit status 0 even when some files
-are rejected (they are listed); 1 when the build itself fails, another build of the
-index is running, or the --metadata file is unusable (nothing is written then).
+changed files; scanned PDF pages are read by OCR, see --ocr), then prints a summary:
+reports indexed, tables found per report, uncertain cells, failed checks, reports and
+pages read by OCR, and rejected files with the reason (including files over the limits
+of index.limits: NIANBAO_MAX_FILE_MB, NIANBAO_MAX_TEXT_CHARS, NIANBAO_PARSE_TIMEOUT,
+NIANBAO_PARSE_MEMORY_MB). Exit status 0 even when some files are rejected (they are
+listed); 1 when the build itself fails, another build of the index is running, or the
+--metadata file is unusable (nothing is written then).
 
     python scripts/build_index.py --input data --index var/index --metadata bodies.csv
 
@@ -42,6 +43,10 @@ def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
           f"{len(summary.removed)} removed; {summary.total_reports} in the index", file=out)
     print(f"uncertain cells: {sum(r.uncertain for r in summary.reports)}; "
           f"reports failing a check: {sum(1 for r in summary.reports if r.failed_checks)}", file=out)
+    scanned = [r for r in summary.reports if r.ocr_pages]
+    if scanned:
+        print(f"read by OCR: {len(scanned)} reports, {sum(r.ocr_pages for r in scanned)} pages; "
+              f"uncertain cells in them: {sum(r.uncertain for r in scanned)}", file=out)
     if summary.rejected:
         print(f"files rejected: {len(summary.rejected)}", file=out)
         for source, reason in summary.rejected:
@@ -75,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metadata", metavar="FILE.csv",
                         help="staff metadata overrides: CSV with columns file, body, short_name, level, region, "
                              "parent_region (see README)")
+    parser.add_argument("--ocr", choices=("auto", "off", "force"), default="auto",
+                        help="OCR of scanned PDF pages: auto = only pages without text (default), "
+                             "off = reject scanned PDFs, force = OCR every PDF page")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()  # read once, here at the edge, and passed down
         stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings, settings=settings)]
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
-                        metadata_file=args.metadata, limits=settings.limits)
+                        metadata_file=args.metadata, limits=settings.limits, ocr=args.ocr)
     except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError) as error:  # ValueError: a limit
         print(f"Error: {error}", file=sys.stderr)
         return 1

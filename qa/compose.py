@@ -54,6 +54,13 @@ class Answer:
                 "interpretation": self.interpretation or None}
 
 
+def _read_by_ocr(store: FactStore, report_id: str) -> bool:
+    """Whether the build read some of the report's pages by OCR (index.parse records it
+    among the report's problems)."""
+    row = store.report(report_id)
+    return bool(row) and "read by OCR" in (row["problems"] or "")
+
+
 class Composer:
     """Builds the answer of one query; collects citations, facts and warnings."""
 
@@ -111,6 +118,9 @@ class Composer:
                 shown = "；".join(f"{c['rule']}（{c['scope']}）：{c['detail']}" for c in checks[:2])
                 more = f" 等 {len(checks)} 项" if len(checks) > 2 else ""
                 self.warnings.append(f"{self.who(ref)}报告未通过校验{more}：{shown}")
+            if _read_by_ocr(self.store, ref.id):
+                self.warnings.append(f"{self.who(ref)}报告是扫描件，表格数字由文字识别（OCR）读出，"
+                                     "可能有误读，请以报告原文为准。")
 
     def value_phrase(self, v: F.FigureValue, with_name: bool = True) -> str:
         name = v.figure.name if with_name else ""

@@ -207,6 +207,11 @@ def test_build_reads_scans_counts_them_and_rejects_an_unreadable_scan(tmp_path, 
     print_summary(summary)
     out = capsys.readouterr().out
     assert f"read by OCR: 1 reports, 3 pages; uncertain cells in them: {report.uncertain}" in out
+    # an answer from the scanned report says its figures were read by OCR
+    from qa.answer import answer
+
+    a = answer("官厅镇2021年收到多少申请", tmp_path / "index")
+    assert a.citations and any("OCR" in w for w in a.warnings), (a.answer, a.warnings)
 
 
 def test_build_with_ocr_off_rejects_scans_with_the_reason(tmp_path, scans):

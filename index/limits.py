@@ -90,7 +90,7 @@ def worker_main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints must not corrupt the replies
     inp = os.fdopen(0, "rb")
-    from . import load_docx, load_html, load_pdf, load_text  # noqa: F401 - imported before the cap
+    from . import load_docx, load_html, load_pdf, load_text, ocr  # noqa: F401 - imported before the cap
     from .parse import parse_report
 
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0  # python -c "…" MEMORY_MB
@@ -112,7 +112,8 @@ def worker_main() -> None:
         try:
             reply = ("ok", parse_report(path, source_file=source, limits=limits, ocr=ocr))
         except IngestError as error:  # a loader that met the cap reports it as a damaged file
-            short_of_memory = isinstance(error.__cause__, MemoryError) or "MemoryError" in error.reason
+            short_of_memory = isinstance(error.__cause__, MemoryError) or "MemoryError" in error.reason \
+                or "failed to map segment" in error.reason  # a library loaded lazily under the cap
             reply = ("reject", out_of_memory if short_of_memory else error.reason)
         except MemoryError:
             reply = ("reject", out_of_memory)

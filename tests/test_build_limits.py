@@ -89,7 +89,8 @@ def test_parse_past_the_time_limit_is_stopped_and_the_next_file_still_parses(tmp
         long_pdf.import_pages(source)
     long_pdf.save(inputs / "a_slow.pdf")
     shutil.copy(TXT, inputs / "b_quick.txt")
-    summary = build(inputs, tmp_path / "index", progress=False, limits=FileLimits(timeout=1))
+    # ocr="off": a PDF that may need OCR gets 5x the limit (index.limits.OCR_TIME_FACTOR)
+    summary = build(inputs, tmp_path / "index", progress=False, limits=FileLimits(timeout=1), ocr="off")
     assert "longer than 1 s" in _reasons(summary)["a_slow.pdf"]
     assert _indexed(tmp_path / "index") == {"b_quick.txt"}
 

@@ -328,7 +328,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index, text_mo
 
     if _ABOUT_Q.search(question) and not asks_count and len(refs) == 1:
         return _about(c, store, refs[0])
-    if _DONE_Q.search(question) and not asks_count and len(refs) == 1:
+    if _DONE_Q.search(question) and not asks_count and len(refs) == 1 and not _SPECIFIC_TOPIC.search(question):
         outline = _work_outline(store, refs[0])
         if outline is not None:
             section, items = outline
@@ -454,7 +454,13 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index, text_mo
 # words the report uses (it rarely says 亮点 itself).
 _DONE_Q = re.compile(r"做了哪些|做了什么|哪些工作|什么工作|主要工作|工作亮点|亮点|特色|有哪些做法|主要做法|干了什么|"
                      r"开展了哪些|成效|成绩")
-_OUTLINE_ITEM = re.compile(r"[（(]([一二三四五六七八九十]{1,2})[)）]\s*([^。；;\n]{2,60}?)(?=[。；;\n]|$)")
+# A question about one field of the work ('主动公开方面开设了哪些专栏') is answered from
+# the text, not with the outline of section 一.
+_SPECIFIC_TOPIC = re.compile(r"主动公开|依申请|申请|专栏|栏目|平台|网站|公众号|新媒体|微博|解读|培训|制度|机制|监督|"
+                             r"考核|热线|会议|发布会|信息管理|政务服务|执法|预算|决算|采购")
+_OUTLINE_ITEM = re.compile(r"[（(]([一二三四五六七八九十]{1,2})[)）]\s*([^。；;\n]{2,300}?)(?=[。；;\n]|$)")
+# a sub-heading glued to its text ends at its topic word: '（一）主动公开政府信息的情况全面贯彻…'
+_GLUED_HEAD = re.compile(r"^(.{2,20}?(?:情况|方面|工作|建设|管理|保障|机制))(?=.{6,})")
 _OUTLINE_MAX_CHARS = 40
 
 
@@ -471,7 +477,10 @@ def _work_outline(store: FactStore, ref) -> tuple[dict, list[str]] | None:
         if n != expected:
             continue
         head = m.group(2).strip()
-        if len(head) > _OUTLINE_MAX_CHARS:
+        glued = _GLUED_HEAD.match(head) if len(head) > _OUTLINE_MAX_CHARS else None
+        if glued:
+            head = glued.group(1)
+        elif len(head) > _OUTLINE_MAX_CHARS:
             head = head[:_OUTLINE_MAX_CHARS] + "…"
         items.append(f"（{m.group(1)}）{head}")
         expected += 1

@@ -142,6 +142,17 @@ def test_work_done_lists_section_one(corpus_index):
     assert "（一）主动公开方面" in a.answer and "（五）监督保障方面" in a.answer
 
 
+def test_work_outline_when_headings_are_glued_to_their_text(corpus_index):
+    """p020 prints '（一）主动公开政府信息的情况全面贯彻落实…' with no stop after the heading."""
+    a = answer("平潭财政局2025年政府信息公开工作有什么亮点", corpus_index)
+    assert "（一）主动公开政府信息的情况" in a.answer and "（三）政府信息公开平台建设" in a.answer
+
+
+def test_one_field_of_the_work_is_answered_from_the_text(corpus_index):
+    a = answer("平潭2021年在依申请公开方面做了哪些工作", corpus_index)
+    assert a.citations and "主要工作有" not in a.answer  # quoted from the text, not the outline
+
+
 def test_how_it_was_done_comes_from_section_one(corpus_index):
     """'是怎么做好主动公开的' quoted plans from section 五."""
     a = answer("交岔乡2021年是怎么做好主动公开的", corpus_index)

@@ -51,6 +51,9 @@ from .metadata import Overrides, read_overrides
 from .parse import file_hash
 
 LOCK_NAME = layout.BUILD_LOCK
+# Bumped when what a file is read as changes (metadata rules, layouts, cells settled):
+# an index read by another version is read again whole, even where no file changed.
+PARSER_VERSION = "9"
 VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
 
 
@@ -247,6 +250,8 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         previous_info = store.info(db)
         overridden: dict[str, dict] = json.loads(previous_info.get("metadata_overridden") or "{}")
         reread = _reread_for_overrides(db, previous_info, overrides, overridden)
+        if previous_info.get("parser_version", "") != PARSER_VERSION:
+            reread |= set(known)  # the parser changed since these were read: read them all again
         files, refused = find_files(input_dir)
         for path, reason in refused:
             summary.rejected.append((str(path.relative_to(input_dir)), reason))
@@ -333,7 +338,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         summary.total_reports = store.report_count(db)
         store.keep_rejects(db, {source for source, _ in summary.rejected})  # files gone, or readable now
         store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
-                       report_count=summary.total_reports,
+                       report_count=summary.total_reports, parser_version=PARSER_VERSION,
                        metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
                        metadata_sha256=overrides.sha256 if overrides else "",
                        metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))

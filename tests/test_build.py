@@ -129,3 +129,21 @@ def test_build_script_prints_a_summary(tmp_path):
     assert "r001_huaian_hongze_2023" in out and "主动公开/依申请/复议诉讼" in out.replace("依申请/主动公开", "")
     assert "reports indexed: 1 new or changed" in out
     assert "files rejected: 1" in out and "empty.txt: empty file" in out
+
+
+def test_a_new_parser_reads_every_report_again(tmp_path, monkeypatch):
+    """Unchanged files are not read again, unless the parser that read them was another
+    version (its metadata rules or layouts changed: 片区管理局 became township in issue 9)."""
+    import index.build as B
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("000_8d3f9a9668695af1.txt", "003_fb8decbe9b2e9cc0.txt"):
+        shutil.copy(ROOT / "data" / name, inputs / name)
+    index = tmp_path / "index"
+    assert len(build(inputs, index, progress=False).reports) == 2
+    assert build(inputs, index, progress=False).unchanged == 2
+    monkeypatch.setattr(B, "PARSER_VERSION", B.PARSER_VERSION + "-next")
+    again = build(inputs, index, progress=False)
+    assert len(again.reports) == 2 and again.unchanged == 0
+    assert build(inputs, index, progress=False).unchanged == 2

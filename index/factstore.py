@@ -69,6 +69,11 @@ class FactStore(ABC):
         """The title of each report id that exists."""
 
     @abstractmethod
+    def read_by_ocr(self, report_ids: Sequence[str]) -> set[str]:
+        """The ids among these whose build read some pages by OCR (index.parse records it
+        among the report's problems)."""
+
+    @abstractmethod
     def list_reports(self, *, year: int | None = None, level: str | None = None, region: str | None = None,
                      name: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Row], int]:
         """One page of reports (columns as ``report``), newest year first then by id, and
@@ -203,6 +208,13 @@ class SQLiteFactStore(FactStore):
     def report_titles(self, report_ids: Sequence[str]) -> dict[str, str | None]:
         return {r["id"]: r["title"] for r in self.db.execute(
             f"SELECT id, title FROM reports WHERE id IN ({_marks(report_ids)})", tuple(report_ids))}
+
+    def read_by_ocr(self, report_ids: Sequence[str]) -> set[str]:
+        if not report_ids:
+            return set()
+        return {r[0] for r in self.db.execute(
+            f"SELECT id FROM reports WHERE id IN ({_marks(report_ids)}) AND problems LIKE '%read by OCR%'",
+            tuple(report_ids))}
 
     def list_reports(self, *, year: int | None = None, level: str | None = None, region: str | None = None,
                      name: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Row], int]:

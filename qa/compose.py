@@ -54,13 +54,6 @@ class Answer:
                 "interpretation": self.interpretation or None}
 
 
-def _read_by_ocr(store: FactStore, report_id: str) -> bool:
-    """Whether the build read some of the report's pages by OCR (index.parse records it
-    among the report's problems)."""
-    row = store.report(report_id)
-    return bool(row) and "read by OCR" in (row["problems"] or "")
-
-
 class Composer:
     """Builds the answer of one query; collects citations, facts and warnings."""
 
@@ -111,6 +104,7 @@ class Composer:
         if not todo:
             return
         failed = F.failed_checks(self.store, [r.id for r in todo])
+        scanned = self.store.read_by_ocr([r.id for r in todo])  # one query for all, not one a report
         for ref in todo:
             self._checked.add(ref.id)
             checks = failed.get(ref.id) or []
@@ -118,7 +112,7 @@ class Composer:
                 shown = "；".join(f"{c['rule']}（{c['scope']}）：{c['detail']}" for c in checks[:2])
                 more = f" 等 {len(checks)} 项" if len(checks) > 2 else ""
                 self.warnings.append(f"{self.who(ref)}报告未通过校验{more}：{shown}")
-            if _read_by_ocr(self.store, ref.id):
+            if ref.id in scanned:
                 self.warnings.append(f"{self.who(ref)}报告是扫描件，表格数字由文字识别（OCR）读出，"
                                      "可能有误读，请以报告原文为准。")
 

@@ -52,6 +52,12 @@ def test_how_to_apply_points_to_the_reports_that_mention_the_guide(full_index):
     assert len({c.report_id for c in result.citations}) == len(result.citations)
 
 
+@pytest.mark.parametrize("question", ["去哪里申请政府信息公开", "我要申请公开拆迁补偿文件", "申请流程是什么？"])
+def test_every_way_of_asking_how_to_apply_gets_the_guide(full_index, question):
+    result = answer(question, full_index)
+    assert result.intent == "help" and "《政府信息公开指南》" in result.answer and result.citations
+
+
 def test_how_to_apply_for_a_named_body_cites_its_own_report(full_index):
     result = answer("平潭怎么申请政府信息公开？", full_index)
     assert result.intent == "help"

@@ -56,6 +56,11 @@ class Index:
         self._collection = None
         self._has_vectors: bool | None = None
 
+    @property
+    def build_id(self) -> str:
+        """The build's name (builds/<id>), as feedback records it (index.feedback)."""
+        return self.build_dir.name
+
     # ------------------------------------------------------------------ facts
     def facts(self) -> FactStore:
         """A read-only fact store of this build (one connection: use it in one thread,
@@ -68,6 +73,12 @@ class Index:
             if key not in self._cache:
                 self._cache[key] = make()
             return self._cache[key]
+
+    def peek(self, key: str) -> Any:
+        """What ``cached`` made for ``key``, or None when nothing yet (for values made
+        outside the lock because making them is slow: qa.suggest's examples)."""
+        with self._lock:
+            return self._cache.get(key)
 
     # ------------------------------------------------------------------ passages
     @property

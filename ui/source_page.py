@@ -1,0 +1,159 @@
+"""The source view: a report's own text as a page of ours, with the cited passage and
+table row marked, for reports that are not PDFs (text, Markdown, Word, HTML).
+
+    html = source_page_html(doc, report, quote="…", row="依申请|本年新收")
+
+The text is the loader's (index.load): every line escaped, the report's tables (HTML,
+Word) and Markdown tables shown as tables; nothing of the file's own markup or script
+is served. The page has no script at all: the first mark carries ``id="nb-hit"`` and
+the links to this page end in ``#nb-hit``, so the browser scrolls to it. Its one style
+block is allowed by hash in the page's Content-Security-Policy (``CSP``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from index.document import Document
+
+from .highlight import marked_html, matches_row, merge, quote_spans, row_spans
+from .links import browse_url, official_link_html
+from .markup import LEVEL_LABELS, esc
+
+STYLE = """
+body { font-family: 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif; color: #1f2328;
+  max-width: 60em; margin: 0 auto; padding: 12px 16px 40vh 16px; line-height: 1.8; background: #fff; }
+header { border-bottom: 1px solid #d0d7de; margin-bottom: 12px; padding-bottom: 8px; }
+h1 { font-size: 1.25em; margin: 0.2em 0; }
+.meta, .status { color: #57606a; font-size: 0.92em; margin: 0.2em 0; }
+a { color: #0550ae; }
+mark.nb-hit, tr.nb-hit-row > * { background: #ffe58a; color: #1f2328; }
+mark.nb-hit { padding: 0 1px; outline: 2px solid #bf8700; }
+tr.nb-hit-row { outline: 3px solid #bf8700; }
+#nb-hit { scroll-margin-top: 30vh; }
+.doc p { margin: 0.35em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.doc h2 { font-size: 1.05em; margin: 0.8em 0 0.3em 0; }
+.table-wrap { overflow-x: auto; margin: 8px 0 14px 0; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; white-space: nowrap; }
+"""
+CSP = ("default-src 'none'; style-src 'sha256-"
+       + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+       + "'; base-uri 'none'; form-action 'none'")
+
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+
+
+def _md_cells(line: str) -> list[str]:
+    inner = line.strip().strip("|")
+    return [c.strip().replace("**", "") for c in inner.split("|")]
+
+
+def _table_html(rows: list[list[str]], hit_rows: set[int], ids: dict) -> str:
+    out = ['<div class="table-wrap"><table>']
+    for i, cells in enumerate(rows):
+        attrs = ""
+        if i in hit_rows:
+            attrs = ' class="nb-hit-row"'
+            if ids.get("row"):
+                attrs += ' id="nb-hit"'
+                ids["row"] = False
+        out.append(f"<tr{attrs}>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table></div>")
+    return "".join(out)
+
+
+def document_html(doc: Document, quote: str | None = None, row: str | None = None) -> tuple[str, bool, bool]:
+    """The document's text as HTML with the quote and row marked; and whether each was found.
+    The first mark of the quote (else of the row) gets id="nb-hit"."""
+    texts = [line.text for line in doc.lines]
+    full = "\n".join(texts)
+    q_spans = quote_spans(full, quote)
+    r_spans = [] if any(matches_row(cells, row) for g in doc.grids for cells in g.rows) else row_spans(full, row)
+    grid_hit = {gi: {i for i, cells in enumerate(g.rows) if matches_row(cells, row)} for gi, g in enumerate(doc.grids)}
+    grid_found = any(grid_hit.values())
+    md_rows: list[tuple[list[str], int, int]] = []  # a Markdown table being read: cells, start, end
+    # Which mark gets the anchor: the quote's first, else the row's.
+    ids = {"quote": bool(q_spans), "row": not q_spans}
+    after: dict[int, list[int]] = {}
+    for gi, g in enumerate(doc.grids):
+        after.setdefault(g.line_after, []).append(gi)
+    out: list[str] = []
+    spans = merge(q_spans + r_spans)
+
+    def hit(start: int, end: int) -> bool:
+        return any(s < end and e > start for s, e in spans)
+
+    def flush_md():
+        if not md_rows:
+            return
+        hit_rows = {i for i, (cells, s, e) in enumerate(md_rows) if hit(s, e) or matches_row(cells, row)}
+        out.append(_table_html([c for c, _, _ in md_rows], hit_rows, ids))
+        md_rows.clear()
+
+    def grids_after(lineno: int):
+        for gi in after.get(lineno, []):
+            out.append(_table_html(doc.grids[gi].rows, grid_hit[gi], ids))
+
+    grids_after(0)
+    offset = 0
+    for line, text in zip(doc.lines, texts):
+        start, end = offset, offset + len(text)
+        offset = end + 1
+        stripped = text.strip()
+        if stripped.startswith("|") and doc.format in ("md", "txt"):
+            if not _MD_RULE.match(stripped):
+                md_rows.append((_md_cells(stripped), start, end))
+            grids_after(line.lineno)
+            continue
+        flush_md()
+        if stripped:
+            first = None
+            if ids["quote"] and any(s < end and e > start for s, e in q_spans):
+                first, ids["quote"] = "nb-hit", False
+            elif ids["row"] and any(s < end and e > start for s, e in r_spans):
+                first, ids["row"] = "nb-hit", False
+            heading = doc.format == "md" and _MD_HEADING.match(text)
+            body = marked_html(text, spans, first, offset=start)
+            if heading:
+                body = marked_html(text[heading.end():], spans, first, offset=start + heading.end())
+                out.append(f"<h2>{body}</h2>")
+            else:
+                out.append(f"<p>{body}</p>")
+        grids_after(line.lineno)
+    flush_md()
+    return "".join(out), bool(q_spans), bool(r_spans) or grid_found
+
+
+def source_page_html(doc: Document, report: dict, quote: str | None = None, row: str | None = None,
+                     file_url: str | None = None) -> str:
+    """The whole page: the report's name, its links, a line saying what is marked, its text."""
+    name = report.get("title") or report.get("body") or "政府信息公开工作年度报告"
+    body_html, quote_found, row_found = document_html(doc, quote, row)
+    facts = [x for x in (report.get("body"), f"{report['year']}年" if report.get("year") else None,
+                         LEVEL_LABELS.get(report.get("level"), None)) if x]
+    links = []
+    official = official_link_html(report.get("official_url"))
+    if official:
+        links.append(official)
+    links.append(f'<a href="/{esc(browse_url(report["id"], quote, row))}">在“浏览报告”中查看</a>')
+    if file_url:
+        links.append(f'<a href="{esc(file_url)}">下载原始文件</a>')
+    if quote_found or row_found:
+        status = "引用的原文已用黄色标出，页面已滚动到该处。"
+    elif quote or row:
+        status = "没有在原文中找到引用的这段文字（答案中的表格数字可能经过整理），下面是报告全文。"
+    else:
+        status = "下面是报告全文。"
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="zh-CN"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(name)} - 报告原文</title><style>{STYLE}</style></head><body>"
+            f"<header><h1>{esc(name)}</h1>"
+            f'<p class="meta">{esc(" · ".join(facts))}</p>'
+            f'<p class="meta">{" · ".join(links)}</p>'
+            f'<p class="status" role="status">{esc(status)}</p></header>'
+            f'<main class="doc">{body_html}</main></body></html>')

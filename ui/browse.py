@@ -340,17 +340,24 @@ class BrowseTab:
 
     def wire(self, demo: gr.Blocks, tabs: gr.Tabs) -> None:
         parts = [self.meta, self.checks, self.tables, self.sections]
-        self.picker.input(lambda rid: browse(self.view, rid), self.picker, parts)
+        # The report shown, kept here: the picker's own value is checked against the
+        # choices the server last sent, which a filter has just changed.
+        current = gr.State(None)
 
-        def narrow(region, level, current):
+        def pick(rid):
+            return (rid, *browse(self.view, rid))
+
+        self.picker.input(pick, self.picker, [current, *parts])
+
+        def narrow(region, level, shown):
             choices = picker_choices(browse_reports(self.view), region or ALL, level or ALL)
             ids = [v for _, v in choices]
-            chosen = current if current in ids else (ids[0] if ids else None)
-            return (gr.Dropdown(choices=choices, value=chosen),
-                    *(browse(self.view, chosen) if chosen != current else [gr.update()] * 4))
+            chosen = shown if shown in ids else (ids[0] if ids else None)
+            return (gr.Dropdown(choices=choices, value=chosen), chosen,
+                    *(browse(self.view, chosen) if chosen != shown else [gr.update()] * 4))
 
         for f in (self.region, self.level):
-            f.input(narrow, [self.region, self.level, self.picker], [self.picker, *parts])
+            f.input(narrow, [self.region, self.level, current], [self.picker, current, *parts])
 
         def on_load(request: gr.Request):
             reports = browse_reports(self.view)
@@ -364,7 +371,7 @@ class BrowseTab:
             tab = gr.Tabs(selected="browse") if opened else gr.Tabs()
             marks = (params.get("row"), params.get("q")) if opened else (None, None)
             return (tab, gr.Dropdown(choices=regions, value=ALL), gr.Dropdown(choices=levels, value=ALL),
-                    gr.Dropdown(choices=choices, value=chosen), *browse(self.view, chosen, *marks))
+                    gr.Dropdown(choices=choices, value=chosen), chosen, *browse(self.view, chosen, *marks))
 
-        demo.load(on_load, None, [tabs, self.region, self.level, self.picker, *parts]).then(
+        demo.load(on_load, None, [tabs, self.region, self.level, self.picker, current, *parts]).then(
             None, None, None, js=ON_LOAD_JS)

@@ -20,6 +20,7 @@ from .markup import esc
 
 MIN_PIECE = 6  # shorter pieces of a quote ('一、', '0件。') would match anywhere
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?])")
+_GAP = re.compile(r"[\s。！？；;!?，,：:]{1,3}")
 _ENUM = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．、])\s*")
 
 
@@ -53,52 +54,58 @@ def quote_spans(text: str, quote: str | None) -> list[tuple[int, int]]:
         at = flat.find(piece)
         if at >= 0:
             spans.append((where[at], where[at + len(piece) - 1] + 1))
-    return merge(spans)
+    return merge(spans, text)
 
 
-def row_label(row: str | None) -> str | None:
-    """The words a report prints for a table row key, without enumerators ('本机关不掌握相关政府信息')."""
+def row_labels(row: str | None) -> list[str]:
+    """The words a report may print for a table row key, without enumerators: the
+    templates' label ('行政规范性文件', '本机关不掌握相关政府信息'), then the key's own
+    words ('规范性文件': how 2019-style reports print it)."""
     if not row:
-        return None
+        return []
     key = row.split("|", 1)[1] if "|" in row else row
-    label = T.printed_label(key) or key
-    label = label.split()[-1] if label.split() else label  # '（四）无法提供 1.本机关…' -> '1.本机关…'
-    label = _ENUM.sub("", label)
-    return label or None
+    out = []
+    for label in (T.printed_label(key) or key, key.split("-")[-1]):
+        label = label.split()[-1] if label.split() else label  # '（四）无法提供 1.本机关…' -> '1.本机关…'
+        label = _ENUM.sub("", label)
+        if label and label not in out:
+            out.append(label)
+    return out
 
 
 def row_spans(text: str, row: str | None) -> list[tuple[int, int]]:
     """The row's label in ``text`` and the numbers printed after it: the first place where
-    numbers follow, else the label's first place."""
-    label = row_label(row)
-    if not label or not text:
+    numbers follow (trying each of row_labels in turn), else the first label's first place."""
+    if not text:
         return []
     flat, where = _squash(text)
     first = None
-    at = flat.find(label)
-    while at >= 0:
-        end = at + len(label)
-        numbers = re.match(r"[-\d.,，|]*\d", flat[end:])
-        if numbers:
-            end += numbers.end()
-            return [(where[at], where[end - 1] + 1)]
-        first = first or (where[at], where[end - 1] + 1)
-        at = flat.find(label, at + 1)
+    for label in row_labels(row):
+        at = flat.find(label)
+        while at >= 0:
+            end = at + len(label)
+            numbers = re.match(r"[-\d.,，|]*\d", flat[end:])
+            if numbers:
+                end += numbers.end()
+                return [(where[at], where[end - 1] + 1)]
+            first = first or (where[at], where[end - 1] + 1)
+            at = flat.find(label, at + 1)
     return [first] if first else []
 
 
 def matches_row(cells: list[str], row: str | None) -> bool:
     """Whether a table row (its cell strings) is the row ``row`` (its label is in a cell)."""
-    label = row_label(row)
-    if not label:
-        return False
-    return any(label in re.sub(r"\s+", "", c or "") for c in cells[:3])
+    labels = row_labels(row)
+    heads = [_ENUM.sub("", re.sub(r"\s+", "", c or "")) for c in cells[:3]]
+    return any(h.startswith(label) for h in heads for label in labels)
 
 
-def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge(spans: list[tuple[int, int]], text: str | None = None) -> list[tuple[int, int]]:
+    """Overlapping spans as one; with ``text``, also spans only punctuation apart (the
+    '；' between two quoted clauses is marked with them)."""
     out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
+        if out and (s <= out[-1][1] or (text is not None and _GAP.fullmatch(text[out[-1][1]:s]))):
             out[-1] = (out[-1][0], max(e, out[-1][1]))
         else:
             out.append((s, e))

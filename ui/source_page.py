@@ -73,7 +73,12 @@ def document_html(doc: Document, quote: str | None = None, row: str | None = Non
     full = "\n".join(texts)
     q_spans = quote_spans(full, quote)
     r_spans = [] if any(matches_row(cells, row) for g in doc.grids for cells in g.rows) else row_spans(full, row)
-    grid_hit = {gi: {i for i, cells in enumerate(g.rows) if matches_row(cells, row)} for gi, g in enumerate(doc.grids)}
+    grid_hit: dict[int, set[int]] = {gi: set() for gi in range(len(doc.grids))}
+    for gi, g in enumerate(doc.grids):  # the first row that matches, in the first table that has one
+        at = next((i for i, cells in enumerate(g.rows) if matches_row(cells, row)), None)
+        if at is not None:
+            grid_hit[gi].add(at)
+            break
     grid_found = any(grid_hit.values())
     md_rows: list[tuple[list[str], int, int]] = []  # a Markdown table being read: cells, start, end
     # Which mark gets the anchor: the quote's first, else the row's.
@@ -90,7 +95,12 @@ def document_html(doc: Document, quote: str | None = None, row: str | None = Non
     def flush_md():
         if not md_rows:
             return
-        hit_rows = {i for i, (cells, s, e) in enumerate(md_rows) if hit(s, e) or matches_row(cells, row)}
+        hit_rows = {i for i, (cells, s, e) in enumerate(md_rows) if hit(s, e)}
+        if not grid_found and not r_spans and not ids.get("md_row_done"):
+            at = next((i for i, (cells, _, _) in enumerate(md_rows) if matches_row(cells, row)), None)
+            if at is not None:
+                hit_rows.add(at)
+                ids["md_row_done"] = True
         out.append(_table_html([c for c, _, _ in md_rows], hit_rows, ids))
         md_rows.clear()
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from index import template as T
 from ui.links import source_url
 
 CHROMIUM = "/usr/bin/chromium"
@@ -301,5 +302,38 @@ def test_browse_view_has_no_serious_accessibility_violation(site, page):
         assert not bad, format_violations(bad)
         for sel in ("mark.nb-hit", ".status", ".meta a", "main p"):
             assert contrast_ratio(source, sel) >= 4.5, sel
+        source.goto(site["url"] + source_url(HTML, None, None, "依申请|本年新收"))  # wide tables
+        bad = axe_violations(source)
+        assert not bad, format_violations(bad)
+        assert contrast_ratio(source, "tr.nb-hit-row td") >= 4.5
     finally:
         context.close()
+
+
+def test_an_answers_source_links_open_the_report_at_the_cited_row(site, page):
+    """From the chat: a figure's source opens the HTML report's text at the table row, and
+    the browse link opens the browse tab at the same row."""
+    page.goto(site["url"] + "/")
+    page.fill("#nb-question textarea", "上海市人民政府办公厅2019年收到政府信息公开申请多少件？")
+    page.click("#nb-send")
+    page.wait_for_function("""() => document.querySelectorAll("#nb-chat [data-testid='bot'] details.nb-src").length > 0""")
+    answer = page.locator("#nb-chat [data-testid='bot']").last
+    figure = site["store"].report_facts(HTML, T.APPLICATION, ["本年新收"])
+    total = next(c["value"] for c in figure if c["col"] == "总计")
+    assert total in answer.inner_text()
+    answer.locator("details.nb-src summary").first.click()
+    with page.context.expect_page() as opened:
+        answer.get_by_role("link", name="查看报告原文").first.click()
+    source = opened.value
+    source.wait_for_load_state()
+    row = source.locator("tr#nb-hit.nb-hit-row")
+    assert "本年新收" in row.inner_text() and total in row.inner_text()
+    assert in_view(source, "#nb-hit")
+    source.screenshot(path=str(OUTPUT / f"browse_from_chat_source_{page.size}.png"))
+    with page.context.expect_page() as opened:
+        answer.get_by_role("link", name="在“浏览报告”中打开").first.click()
+    browse = opened.value
+    browse.wait_for_function("() => { const e = document.getElementById('nb-browse-hit'); if (!e) return false;"
+                             " const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    assert "本年新收" in browse.locator("#nb-browse-hit").inner_text()
+    browse.screenshot(path=str(OUTPUT / f"browse_from_chat_browse_{page.size}.png"))

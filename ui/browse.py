@@ -48,7 +48,10 @@ CSS = """
 .nb-ok-badge { color: #116329; }
 .nb-table td.nb-result { white-space: nowrap; }
 .nb-scroll { overflow-x: auto; max-width: 100%; }
-.nb-scroll .nb-table td.num { white-space: nowrap; }
+.nb-scroll .nb-table td, .nb-scroll .nb-table th { white-space: nowrap; }
+.nb-scroll .nb-table tr > th:first-child { white-space: normal; min-width: 9em; }
+.nb-scroll .nb-checks td:nth-child(2), .nb-scroll .nb-checks td:nth-child(3) { white-space: normal; min-width: 12em; }
+#nb-meta th { white-space: nowrap; }
 .nb-notes { margin: 4px 0 8px 1.2em; padding: 0; }
 .nb-notes li { margin: 2px 0; }
 mark.nb-hit, tr.nb-hit-row > * { background: #ffe58a !important; color: #1f2328 !important; }
@@ -148,6 +151,12 @@ def filter_choices(reports: list[dict]) -> tuple[list[tuple[str, str]], list[tup
 
 
 # ------------------------------------------------------------------ the parts
+def scroll_open(name: str) -> str:
+    """A box a wide table scrolls sideways in on a phone; focusable and named, so a
+    keyboard can scroll it too."""
+    return f'<div class="nb-scroll" tabindex="0" role="region" aria-label="{esc(name)}（可左右滚动）">'
+
+
 def report_meta_html(store: FactStore, rid: str) -> str:
     r = store.report(rid)
     if r is None:
@@ -191,12 +200,12 @@ def checks_html(store: FactStore, rid: str) -> str:
     failed = [r for r in rows if r["passed"] == 0]
     undecided = [r for r in rows if r["passed"] is None]
     passed = [r for r in rows if r["passed"] not in (0, None)]
-    head = (f"用报告自己的数字互相核对，共 {len(rows)} 项：未通过 {len(failed)} 项，"
+    head = (f"用报告自己的数字互相核对，共做了 {len(rows)} 项校验：未通过 {len(failed)} 项，"
             f"无法判断 {len(undecided)} 项，通过 {len(passed)} 项。")
     cls = "nb-fail-badge" if failed else "nb-ok-badge"
 
     def table(items) -> str:
-        out = ['<div class="nb-scroll"><table class="nb-table nb-checks"><tr><th>结果</th><th>核对的内容</th>'
+        out = [f'{scroll_open("校验结果")}<table class="nb-table nb-checks"><tr><th>结果</th><th>核对的内容</th>'
                "<th>报告中的数字</th></tr>"]
         for r in items:
             if r["passed"] == 0:
@@ -247,7 +256,7 @@ def tables_html(store: FactStore, rid: str, row: str | None = None, hit_id: str 
             grid = _mark_row(grid, want_key, hit_id)
             hit_id = None
             want_key = None
-        out.append(f'<div class="nb-scroll">{grid}</div>' if grid
+        out.append(f'{scroll_open(caption)}{grid}</div>' if grid
                    else f"<p>{esc(caption)}：报告中没有找到这张表。</p>")
     out.append('<p class="nb-note">（空）= 报告中这一格未填报；？= 读数不确定。</p>')
     return "".join(out)
@@ -258,7 +267,7 @@ def _blocks_html(blocks, quote: str | None, ids: dict) -> tuple[str, bool]:
     for kind, value in blocks:
         if kind == "table":
             rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in value)
-            out.append(f'<div class="nb-scroll"><table class="nb-table">{rows}</table></div>')
+            out.append(f'{scroll_open("表格")}<table class="nb-table">{rows}</table></div>')
             continue
         spans = quote_spans(str(value), quote)
         hit = hit or bool(spans)

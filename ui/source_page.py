@@ -53,7 +53,7 @@ def _md_cells(line: str) -> list[str]:
 
 
 def _table_html(rows: list[list[str]], hit_rows: set[int], ids: dict) -> str:
-    out = ['<div class="table-wrap"><table>']
+    out = ['<div class="table-wrap" tabindex="0" role="region" aria-label="表格（可左右滚动）"><table>']
     for i, cells in enumerate(rows):
         attrs = ""
         if i in hit_rows:

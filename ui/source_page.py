@@ -37,12 +37,15 @@ tr.nb-hit-row { outline: 3px solid #bf8700; }
 .doc h2 { font-size: 1.05em; margin: 0.8em 0 0.3em 0; }
 .table-wrap { overflow-x: auto; margin: 8px 0 14px 0; }
 table { border-collapse: collapse; font-size: 0.9em; }
-th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; white-space: nowrap; }
+th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top;
+  min-width: 4em; max-width: 14em; }
+td.n { white-space: nowrap; text-align: right; min-width: 0; }
 """
 CSP = ("default-src 'none'; style-src 'sha256-"
        + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
        + "'; base-uri 'none'; form-action 'none'")
 
+_NUMBER = re.compile(r"-?[\d,.]+\s*(?:%|元|万元|件|条|个)?")  # a number is never broken over lines
 _MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 
@@ -61,7 +64,8 @@ def _table_html(rows: list[list[str]], hit_rows: set[int], ids: dict) -> str:
             if ids.get("row"):
                 attrs += ' id="nb-hit"'
                 ids["row"] = False
-        out.append(f"<tr{attrs}>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+        out.append(f"<tr{attrs}>" + "".join(f'<td class="n">{esc(c)}</td>' if _NUMBER.fullmatch(c.strip())
+                                            else f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     out.append("</table></div>")
     return "".join(out)
 

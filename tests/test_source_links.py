@@ -24,6 +24,7 @@ REAL = ROOT / "tests" / "fixtures" / "real"
 PINGTAN = ROOT / "tests" / "fixtures" / "pingtan"
 PDF, TXT, MD, HTML = ("r001_huaian_hongze_2023", "r004_pingtan_2019", "r011_shanghai_stcsm_2024",
                       "r014_shanghai_govoffice_2019")
+DOCX = "000_8d3f9a9668695af1"  # 交岔乡 2021 as a Word file with real tables
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -37,6 +38,7 @@ def index_dir(tmp_path_factory):
             shutil.copy(f, inputs / f.name)
     for f in sorted(PINGTAN.glob("p0*.txt")):
         shutil.copy(f, inputs / f.name)
+    shutil.copy(ROOT / "tests" / "fixtures" / "seeds_docx" / f"{DOCX}.docx", inputs / f"{DOCX}.docx")
     out = tmp_path_factory.mktemp("src_index")
     build(inputs, out, progress=False, stages=None)
     return out
@@ -106,7 +108,7 @@ def test_pdf_source_redirects_to_the_file_inline_at_the_page(client):
     assert PDF not in disposition
 
 
-@pytest.mark.parametrize("rid", [TXT, MD, HTML])
+@pytest.mark.parametrize("rid", [TXT, MD, HTML, DOCX])
 def test_text_source_view_marks_the_quote_and_has_no_script(client, store, rid):
     quote = first_sentence(store, rid, 5)
     r = client.get(source_url(rid, None, quote))
@@ -119,10 +121,13 @@ def test_text_source_view_marks_the_quote_and_has_no_script(client, store, rid):
     assert r.text.count('id="nb-hit"') == 1
 
 
-def test_source_view_marks_the_cited_row_in_a_html_table(client):
-    r = client.get(source_url(HTML, None, None, "依申请|本年新收"))
+@pytest.mark.parametrize("rid", [HTML, DOCX])
+def test_source_view_marks_the_cited_row_in_a_table(client, store, rid):
+    r = client.get(source_url(rid, None, None, "依申请|本年新收"))
     row = re.search(r'<tr class="nb-hit-row" id="nb-hit">(.*?)</tr>', r.text)
     assert row and "本年新收政府信息公开申请数量" in row.group(1)
+    total = next(c["value"] for c in store.report_facts(rid, T.APPLICATION, ["本年新收"]) if c["col"] == "总计")
+    assert f">{total}<" in row.group(1)
 
 
 def test_source_view_marks_a_row_printed_as_run_together_text(client):

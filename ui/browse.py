@@ -14,16 +14,15 @@ to it.
 from __future__ import annotations
 
 import json
-import re
 
 import gradio as gr
 
 from index import template as T
 from index.factstore import FactStore
-from qa.facts import TABLE_NUMBERS, row_label
+from qa.facts import TABLE_NUMBERS
 
 from .check_words import check_in_words
-from .highlight import marked_html, quote_spans
+from .highlight import mark_grid_row, marked_html, quote_spans
 from .links import official_link_html, source_url
 from .markup import LEVEL_LABELS, SECTION_NAMES, TABLE_TITLES, esc, grid_html
 from .notes import notes_in_chinese
@@ -237,13 +236,6 @@ def split_row(row: str | None) -> tuple[str | None, str | None]:
     return (table, key) if sep else (None, row)
 
 
-def _mark_row(grid: str, key: str, ident: str | None) -> str:
-    """The grid with the row ``key`` marked (its header cell is the printed label)."""
-    label = re.escape(esc(row_label(key)))
-    attrs = ' class="nb-hit-row"' + (f' id="{ident}"' if ident else "")
-    return re.sub(rf"<tr(\s[^>]*)?>(<th[^>]*>{label}</th>)", rf"<tr{attrs}>\2", grid, count=1)
-
-
 def tables_html(store: FactStore, rid: str, row: str | None = None, hit_id: str | None = HIT_ID) -> str:
     """The three tables; the cited row (``row``) marked, the first mark with ``hit_id``."""
     want_table, want_key = split_row(row)
@@ -253,7 +245,7 @@ def tables_html(store: FactStore, rid: str, row: str | None = None, hit_id: str 
         caption = f"{TABLE_NUMBERS.get(table, '')} {TABLE_TITLES.get(table, table)}"
         grid = grid_html(cells, caption)
         if grid and want_key and want_table in (None, table) and any(c["row"] == want_key for c in cells):
-            grid = _mark_row(grid, want_key, hit_id)
+            grid = mark_grid_row(grid, want_key, hit_id)
             hit_id = None
             want_key = None
         out.append(f'{scroll_open(caption)}{grid}</div>' if grid

@@ -129,3 +129,11 @@ def marked_html(text: str, spans: list[tuple[int, int]], first_id: str | None = 
         pos = e
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+def mark_grid_row(grid: str, key: str, ident: str | None = None) -> str:
+    """A table of ui.markup.grid_html with the row ``key`` marked (class nb-hit-row, and
+    ``ident`` as its id): its header cell is the row's printed label."""
+    label = re.escape(esc(T.printed_label(key)))
+    attrs = ' class="nb-hit-row"' + (f' id="{ident}"' if ident else "")
+    return re.sub(rf"<tr(\s[^>]*)?>(<th[^>]*>{label}</th>)", rf"<tr{attrs}>\2", grid, count=1)

@@ -1,13 +1,17 @@
 """The source view: a report's own text as a page of ours, with the cited passage and
 table row marked, for reports that are not PDFs (text, Markdown, Word, HTML).
 
-    html = source_page_html(doc, report, quote="…", row="依申请|本年新收")
+    html = source_page_html(report, sections, tables, quote="…", row="依申请|本年新收")
 
-The text is the loader's (index.load): every line escaped, the report's tables (HTML,
-Word) and Markdown tables shown as tables; nothing of the file's own markup or script
-is served. The page has no script at all: the first mark carries ``id="nb-hit"`` and
-the links to this page end in ``#nb-hit``, so the browser scrolls to it. Its one style
-block is allowed by hash in the page's Content-Security-Policy (``CSP``).
+The text is the report's as the index read it (its sections, in order: every line of
+the file's text); Markdown tables are shown as tables; a Word or HTML report, whose
+tables are not in its text, gets its three standard tables (as read, ui.markup.grid_html)
+after the sections that print them. Everything is escaped and nothing of the file's own
+markup or script is served. The page has no script at all: the first mark carries
+``id="nb-hit"`` and the links to this page end in ``#nb-hit``, so the browser scrolls
+to it. Its one style block is allowed by hash in its Content-Security-Policy (``CSP``).
+Read from the index, not the file: the page needs no loader (ingestion) at serving time,
+and shows what the answers were read from.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ import base64
 import hashlib
 import re
 
-from index.document import Document
+from index import template as T
 
-from .highlight import marked_html, matches_row, merge, quote_spans, row_spans
+from .highlight import mark_grid_row, marked_html, matches_row, merge, quote_spans, row_spans
 from .links import browse_url, official_link_html
-from .markup import LEVEL_LABELS, esc
+from .markup import LEVEL_LABELS, TABLE_TITLES, esc, grid_html
+
+TABLE_OF_SECTION = {2: T.ACTIVE, 3: T.APPLICATION, 4: T.REVIEW}
+TABLE_NUMBERS = {T.ACTIVE: "表二", T.APPLICATION: "表三", T.REVIEW: "表四"}
+WITHOUT_TABLES_IN_TEXT = ("html", "docx")  # formats whose tables the loader keeps apart
 
 STYLE = """
 body { font-family: 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif; color: #1f2328;
@@ -46,6 +54,8 @@ CSP = ("default-src 'none'; style-src 'sha256-"
        + "'; base-uri 'none'; form-action 'none'")
 
 _NUMBER = re.compile(r"-?[\d,.]+\s*(?:%|元|万元|件|条|个)?")  # a number is never broken over lines
+_PARA_END = re.compile(r"[。！？：；:;」”）)]$")
+_PARA_START = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．、]|第[一二三四五六七八九十]+)")
 _MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 
@@ -70,37 +80,70 @@ def _table_html(rows: list[list[str]], hit_rows: set[int], ids: dict) -> str:
     return "".join(out)
 
 
-def document_html(doc: Document, quote: str | None = None, row: str | None = None) -> tuple[str, bool, bool]:
-    """The document's text as HTML with the quote and row marked; and whether each was found.
+def standard_tables(fmt: str | None, sections: list[dict], tables: dict[str, list], row: str | None
+                    ) -> dict[int, tuple[str, bool]]:
+    """For a format whose tables are not in its text: section number -> (the table it
+    prints, as HTML with ``row`` marked; whether the row is in it)."""
+    if fmt not in WITHOUT_TABLES_IN_TEXT:
+        return {}
+    table_of_row, _, key = (row or "").rpartition("|")
+    out = {}
+    present = {s["number"] for s in sections}
+    for number, table in TABLE_OF_SECTION.items():
+        cells = tables.get(table) or []
+        grid = grid_html(cells, f"{TABLE_NUMBERS[table]} {TABLE_TITLES.get(table, table)}（按索引读出的数字）")
+        if not grid:
+            continue
+        marked = bool(key) and table_of_row in ("", table) and any(c["row"] == key for c in cells)
+        if marked:
+            grid = mark_grid_row(grid, key)
+        # a section the report does not print: the table goes after the one before it
+        at = number if number in present else max((n for n in present if n < number), default=0)
+        html, had = out.get(at, ("", False))
+        out[at] = (html + f'<div class="table-wrap" tabindex="0" role="region" '
+                   f'aria-label="{TABLE_NUMBERS[table]}（可左右滚动）">{grid}</div>', had or marked)
+    return out
+
+
+def document_html(sections: list[dict], fmt: str | None, quote: str | None = None, row: str | None = None,
+                  tables: dict[str, list] | None = None) -> tuple[str, bool, bool]:
+    """The report's text as HTML with the quote and row marked; and whether each was found.
     The first mark of the quote (else of the row) gets id="nb-hit"."""
-    texts = [line.text for line in doc.lines]
-    full = "\n".join(texts)
+    lines: list[str] = []
+    ends: dict[int, int] = {}  # section number -> lines read when it ends
+    for sec in sections:
+        lines += (sec["text"] or "").split("\n")
+        ends[sec["number"]] = len(lines)
+    inserts = standard_tables(fmt, sections, tables or {}, row)
+    after: dict[int, list[tuple[str, bool]]] = {}
+    for number, item in inserts.items():
+        after.setdefault(ends.get(number, len(lines)), []).append(item)
+    grid_found = any(had for items in after.values() for _, had in items)
+    full = "\n".join(lines)
     q_spans = quote_spans(full, quote)
-    r_spans = [] if any(matches_row(cells, row) for g in doc.grids for cells in g.rows) else row_spans(full, row)
-    grid_hit: dict[int, set[int]] = {gi: set() for gi in range(len(doc.grids))}
-    for gi, g in enumerate(doc.grids):  # the first row that matches, in the first table that has one
-        at = next((i for i, cells in enumerate(g.rows) if matches_row(cells, row)), None)
-        if at is not None:
-            grid_hit[gi].add(at)
-            break
-    grid_found = any(grid_hit.values())
+    r_spans = [] if grid_found else row_spans(full, row)
+    md = fmt in ("md", "txt")
     md_rows: list[tuple[list[str], int, int]] = []  # a Markdown table being read: cells, start, end
     # Which mark gets the anchor: the quote's first, else the row's.
     ids = {"quote": bool(q_spans), "row": not q_spans}
-    after: dict[int, list[int]] = {}
-    for gi, g in enumerate(doc.grids):
-        after.setdefault(g.line_after, []).append(gi)
     out: list[str] = []
     spans = merge(q_spans + r_spans)
+    para: list[str] = []  # the lines of a paragraph being read (Markdown from a PDF wraps sentences)
 
     def hit(start: int, end: int) -> bool:
         return any(s < end and e > start for s, e in spans)
 
+    def flush_para():
+        if para:
+            out.append(f"<p>{''.join(para)}</p>")
+            para.clear()
+
     def flush_md():
+        flush_para()
         if not md_rows:
             return
         hit_rows = {i for i, (cells, s, e) in enumerate(md_rows) if hit(s, e)}
-        if not grid_found and not r_spans and not ids.get("md_row_done"):
+        if not r_spans and not grid_found and not ids.get("md_row_done"):
             at = next((i for i, (cells, _, _) in enumerate(md_rows) if matches_row(cells, row)), None)
             if at is not None:
                 hit_rows.add(at)
@@ -108,45 +151,59 @@ def document_html(doc: Document, quote: str | None = None, row: str | None = Non
         out.append(_table_html([c for c, _, _ in md_rows], hit_rows, ids))
         md_rows.clear()
 
-    def grids_after(lineno: int):
-        for gi in after.get(lineno, []):
-            out.append(_table_html(doc.grids[gi].rows, grid_hit[gi], ids))
+    def tables_after(count: int):
+        for html, had in after.get(count, []):
+            flush_md()
+            if had and ids.get("row"):
+                html = html.replace('class="nb-hit-row"', 'class="nb-hit-row" id="nb-hit"', 1)
+                ids["row"] = False
+            out.append(html)
 
-    grids_after(0)
     offset = 0
-    for line, text in zip(doc.lines, texts):
+    previous = ""
+    for count, text in enumerate(lines, 1):
         start, end = offset, offset + len(text)
         offset = end + 1
         stripped = text.strip()
-        if stripped.startswith("|") and doc.format in ("md", "txt"):
+        if stripped.startswith("|") and md:
+            flush_para()
             if not _MD_RULE.match(stripped):
                 md_rows.append((_md_cells(stripped), start, end))
-            grids_after(line.lineno)
+            tables_after(count)
             continue
-        flush_md()
+        if md_rows:
+            flush_md()
         if stripped:
             first = None
             if ids["quote"] and any(s < end and e > start for s, e in q_spans):
                 first, ids["quote"] = "nb-hit", False
             elif ids["row"] and any(s < end and e > start for s, e in r_spans):
                 first, ids["row"] = "nb-hit", False
-            heading = doc.format == "md" and _MD_HEADING.match(text)
-            body = marked_html(text, spans, first, offset=start)
+            heading = md and _MD_HEADING.match(text)
             if heading:
+                flush_para()
                 body = marked_html(text[heading.end():], spans, first, offset=start + heading.end())
                 out.append(f"<h2>{body}</h2>")
             else:
-                out.append(f"<p>{body}</p>")
-        grids_after(line.lineno)
+                body = marked_html(text, spans, first, offset=start)
+                wrapped = fmt == "md" and para and not _PARA_END.search(previous) \
+                    and not _PARA_START.match(stripped)
+                if not wrapped:
+                    flush_para()
+                para.append(body)
+            previous = stripped
+        else:
+            flush_para()
+        tables_after(count)
     flush_md()
-    return "".join(out), bool(q_spans), bool(r_spans) or grid_found
+    return "".join(out), bool(q_spans), bool(r_spans) or grid_found or bool(ids.get("md_row_done"))
 
 
-def source_page_html(doc: Document, report: dict, quote: str | None = None, row: str | None = None,
-                     file_url: str | None = None) -> str:
+def source_page_html(report: dict, sections: list[dict], tables: dict[str, list] | None = None,
+                     quote: str | None = None, row: str | None = None, file_url: str | None = None) -> str:
     """The whole page: the report's name, its links, a line saying what is marked, its text."""
     name = report.get("title") or report.get("body") or "政府信息公开工作年度报告"
-    body_html, quote_found, row_found = document_html(doc, quote, row)
+    body_html, quote_found, row_found = document_html(sections, report.get("format"), quote, row, tables)
     facts = [x for x in (report.get("body"), f"{report['year']}年" if report.get("year") else None,
                          LEVEL_LABELS.get(report.get("level"), None)) if x]
     links = []

@@ -187,7 +187,8 @@ def document_html(sections: list[dict], fmt: str | None, quote: str | None = Non
             else:
                 body = marked_html(text, spans, first, offset=start)
                 wrapped = fmt == "md" and para and not _PARA_END.search(previous) \
-                    and not _PARA_START.match(stripped)
+                    and not _PARA_START.match(stripped) \
+                    and not (_PARA_START.match(previous) and len(previous) <= 25)  # a heading line
                 if not wrapped:
                     flush_para()
                 para.append(body)

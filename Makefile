@@ -12,7 +12,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: run test setup browser clean
+.PHONY: run test setup browser axe clean
 
 # The stamp is rebuilt when pyproject.toml changes, so `make` re-installs only then.
 $(VENV)/.installed: pyproject.toml
@@ -30,12 +30,18 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
+# The accessibility tests inject axe-core (tests/a11y.py); fetched once from npm into var/axe-core.
+AXE_VERSION := 4.14.1
+axe:
+	@test -f var/axe-core/node_modules/axe-core/axe.min.js || \
+	  npm install --prefix var/axe-core --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
 run: setup
 	$(BIN)/python scripts/build_index.py --input data --index $(INDEX)
 	@echo "Serving on http://$(HOST):$(PORT)/ (web page), http://$(HOST):$(PORT)/docs (API); Ctrl-C stops"
 	$(BIN)/python -m qa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup browser
+test: setup browser axe
 	$(BIN)/python -m pytest -q
 
 clean:

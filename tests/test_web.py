@@ -195,10 +195,10 @@ def test_ask_follow_up_source_and_browse(site, browser):
         assert "柔远镇" not in text.split("来源")[0]
         sources = first.locator("details.nb-src")
         assert sources.count() == 4
-        # Each source links to the report file and to the browse tab.
+        # Each source links to the report at the cited place (web.source_view) and to the browse tab.
         links = [a.get_attribute("href") for a in first.locator("details.nb-src a").all()]
-        assert any(h.startswith("/api/reports/") and h.endswith("/source") for h in links)
-        assert any(h.startswith("?report=") for h in links)
+        assert any(h.startswith("/source/") and "row=" in h and h.endswith("#nb-hit") for h in links)
+        assert any(h.startswith("?report=") and "row=" in h for h in links)
         # A list gets a chart with one bar per township.
         chart = page.locator("#nb-chart .nb-chart")
         chart.wait_for()

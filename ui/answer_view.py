@@ -7,7 +7,7 @@ from __future__ import annotations
 from index.factstore import FactStore
 from qa.facts import TABLE_NUMBERS
 
-from .links import report_links_html
+from .links import cited_row, official_url_of, report_links_html
 from .markup import esc, grid_html
 
 CHART_INTENTS = ("list", "rank", "trend", "aggregate", "compare")
@@ -73,7 +73,9 @@ def source_html(index: int, citation: dict, facts: list[dict], names: dict[str, 
                             + table_rows_html(store, rid, table, rows))
             except store.Error:
                 pass
-    body.append(report_links_html(rid, citation.get("title") or who, citation.get("page")))
+    body.append(report_links_html(rid, citation.get("title") or who, citation.get("page"),
+                                  quote=citation.get("quote"), row=cited_row(own),
+                                  official_url=official_url_of(store, rid)))
     # One line, no blank lines: markdown leaves an HTML block alone up to a blank line.
     return f'<details class="nb-src"><summary>{esc(summary)}</summary>{"".join(body)}</details>'
 

@@ -14,7 +14,8 @@ Classes of request (``classify(method, path)``):
   body ≤ MAX_BODY_BYTES, every string in it ≤ MAX_QUESTION_CHARS (413
   ``question_too_long``) and every list ≤ MAX_HISTORY_TURNS × 2 items.
 - ``stream``: GET /gradio_api/queue/data and /gradio_api/heartbeat/… (the page's event
-  streams): one token each, no body.
+  streams), and GET/HEAD /source/{id} (a report opened at the cited place,
+  web.source_view): one token each, no body.
 - ``blocked``: the rest, e.g. /gradio_api/upload, /gradio_api/file=…, /gradio_api/call/…,
   /gradio_api/run/…, /gradio_api/info, /monitoring, /gradio_api/runs: 404 (measured:
   the page in a real browser asks for nothing else, tests/test_served_surface.py).
@@ -37,6 +38,7 @@ from .api.ratelimit import RateLimiter
 
 _ASSET = re.compile(r"^/(?:|assets/[\w.\-]+|static/[\w.\-/]+|theme\.css|favicon\.ico|robots\.txt)$")
 _STREAM = re.compile(r"^/gradio_api/(?:queue/data|heartbeat/[\w\-]+)$")
+_SOURCE = re.compile(r"^/source/[^/]+$")  # web.source_view
 CALL = "/gradio_api/queue/join"
 MAX_LIST_ITEMS = MAX_MESSAGES  # a chat of N turns is 2N messages
 
@@ -50,6 +52,8 @@ def classify(method: str, path: str) -> str:
     if method == "POST" and path == CALL:
         return "call"
     if method == "GET" and _STREAM.match(path):
+        return "stream"
+    if method in ("GET", "HEAD") and _SOURCE.match(path):
         return "stream"
     return "blocked"
 

@@ -1,5 +1,5 @@
-"""One process serves everything: the API at /api/…, its docs at /docs and the citizens'
-web page (ui.web) at /. This is the top layer: it assembles the API (web.api), the page
+"""One process serves everything: the API at /api/…, its docs at /docs, the citizens'
+web page (ui.web) at / and its source view at /source/{id} (web.source_view). This is the top layer: it assembles the API (web.api), the page
 (ui.web) and the hardening (web.limits, web.security) from the layers below.
 
     python -m qa serve --index var/index [--host 127.0.0.1] [--port 8000] [--forwarded-allow-ips IPS]
@@ -31,6 +31,7 @@ from index.settings import Settings
 
 from .api.app import add_root_redirect, create_app, with_overrides
 from .api.body import BodyLimitMiddleware
+from . import source_view
 from .limits import PageGate
 from .security import Hardening, trusted_proxies
 
@@ -45,6 +46,7 @@ def make_app(index_dir: str | Path, settings: Settings | None = None, *, keys_fi
     X-Forwarded-For names the client; default none."""
     proxies = trusted_proxies(forwarded_allow_ips)
     app = create_app(index_dir, with_overrides(settings, keys_file, rate_limit))
+    app.include_router(source_view.router)  # before the page's mount at '/', which takes every path
     if with_ui and importlib.util.find_spec("ui.web") is not None:
         from ui.web import mount
 

@@ -5,8 +5,10 @@ checks), both with a key; /api/reports/{id}/source (the original file), open lik
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -47,7 +49,7 @@ def list_reports(state: State, _official: Official,
     return {"data": [_report_public(r) for r in rows], "count": count, "offset": offset, "limit": limit}
 
 
-def _report_row(store: FactStore, report_id: str):
+def report_row(store: FactStore, report_id: str):
     row = store.report(report_id)
     if row is None:
         raise ApiError(404, "not_found", f"no report with id {report_id!r} (GET /api/reports lists them)")
@@ -58,7 +60,7 @@ def _report_row(store: FactStore, report_id: str):
 def get_report(report_id: str, state: State, _official: Official) -> dict:
     """One report: metadata, its sections, the three tables cell by cell, and its checks."""
     with open_store(state) as store:
-        r = _report_row(store, report_id)
+        r = report_row(store, report_id)
         sections = store.sections([report_id])  # SectionPublic drops report_id
         tables: dict[str, list[dict]] = {t: [] for t in T.TABLES}
         for f in store.report_facts(report_id):
@@ -86,16 +88,10 @@ _MEDIA_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8",
                 ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
-@router.get("/{report_id}/source", response_class=FileResponse,
-                    responses={**KEYED_ERRORS, 200: {"description": "the original file"}})
-def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
-    """Download the original file of a report (served only from the folder the index was built from).
-
-    Open like /api/ask (the reports are public records and the web page links here),
-    rate-limited per client IP or per key."""
-    with open_store(state) as store:
-        r = _report_row(store, report_id)
-        input_dir = store.build_info().get("input_dir")
+def source_path(store: FactStore, r) -> Path:
+    """The report's original file, only from the folder the index was built from; ApiError
+    when it is not recorded, not there, or outside that folder."""
+    input_dir = store.build_info().get("input_dir")
     if not input_dir:
         raise ApiError(404, "source_unavailable", "the index does not record the folder it was built from")
     base = Path(input_dir).resolve()
@@ -107,7 +103,45 @@ def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
     if not target.is_file():
         raise ApiError(404, "source_unavailable",
                        f"the original file {r['source_file']!r} is no longer in the input folder")
-    media = _MEDIA_TYPES.get(target.suffix.lower(), "application/octet-stream")
+    return target
+
+
+def readable_filename(r, suffix: str) -> str:
+    """A name a citizen recognises: 机关名_年份年报.pdf (never the internal id)."""
+    who = r["body"] or r["short_name"] or r["title"] or "政府信息公开"
+    who = re.sub(r'[\\/:*?"<>|\s]+', "", who)[:60] or "政府信息公开"
+    return f"{who}_{r['year'] or ''}年报{suffix}"
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """RFC 6266 with the UTF-8 name as an RFC 5987 ``filename*`` and an ASCII fallback
+    (its year and extension) for clients that read only ``filename``."""
+    year = re.search(r"\d{4}", filename)
+    fallback = f"nianbao{'_' + year.group(0) if year else ''}{Path(filename).suffix}"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{url_quote(filename, safe='')}"
+
+
+# Shown by the browser itself; the rest is offered as a download under the readable name.
+INLINE = {".pdf", ".txt", ".md"}
+
+
+@router.get("/{report_id}/source", response_class=FileResponse,
+                    responses={**KEYED_ERRORS, 200: {"description": "the original file"}})
+def get_source(report_id: str, state: State, _who: Asker) -> FileResponse:
+    """The original file of a report (served only from the folder the index was built from).
+    A PDF opens in the browser (``Content-Disposition: inline``, so ``#page=N`` works) under
+    a readable name (机关名_年份年报.pdf); the citizens' page links to /source/{id} instead,
+    which shows text reports with the cited passage marked (web.source_view).
+
+    Open like /api/ask (the reports are public records and the web page links here),
+    rate-limited per client IP or per key."""
+    with open_store(state) as store:
+        r = report_row(store, report_id)
+        target = source_path(store, r)
+    suffix = target.suffix.lower()
+    media = _MEDIA_TYPES.get(suffix, "application/octet-stream")
+    kind = "inline" if suffix in INLINE else "attachment"
     # an HTML report opens as a document of no origin: its scripts, if any, cannot reach this site
-    return FileResponse(target, media_type=media, filename=Path(r["source_file"]).name,
-                        headers={"Content-Security-Policy": "sandbox"})
+    return FileResponse(target, media_type=media, headers={
+        "Content-Security-Policy": "sandbox",
+        "Content-Disposition": content_disposition(kind, readable_filename(r, suffix))})

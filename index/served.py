@@ -69,6 +69,12 @@ class Index:
                 self._cache[key] = make()
             return self._cache[key]
 
+    def peek(self, key: str) -> Any:
+        """What ``cached`` made for ``key``, or None when nothing yet (for values made
+        outside the lock because making them is slow: qa.suggest's examples)."""
+        with self._lock:
+            return self._cache.get(key)
+
     # ------------------------------------------------------------------ passages
     @property
     def has_retrieval(self) -> bool:

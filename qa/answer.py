@@ -47,10 +47,13 @@ def catalog_of(index: Index, store: FactStore) -> Catalog:
     return index.cached("catalog", lambda: Catalog.from_db(store))
 
 
-def answer(question: str, index: Index | str | Path, history=None, *, text_mode: str | None = None) -> Answer:
+def answer(question: str, index: Index | str | Path, history=None, *, text_mode: str | None = None,
+           suggest: bool = True) -> Answer:
     """Answer one question (with earlier questions of the conversation in ``history``)
     from an ``index.served.Index`` or the index served from a directory. ``text_mode``
-    is the retrieval mode of text answers (None: qa.retrieve.DEFAULT_MODE).
+    is the retrieval mode of text answers (None: qa.retrieve.DEFAULT_MODE). With
+    ``suggest``, the answer's ``suggestions`` hold questions to ask next
+    (qa.suggest.follow_ups); qa.suggest itself answers its candidates without.
 
     Raises QuestionError for an empty or over-long question and IndexNotFound when
     there is no index."""
@@ -61,15 +64,35 @@ def answer(question: str, index: Index | str | Path, history=None, *, text_mode:
         if not catalog.reports:
             return Answer("索引中还没有任何报告，无法回答。", intent="text")
         query = understand(question, history, catalog)
-        if query.intent == "clarify":
-            return ask_back(store, catalog, query)
-        if query.intent == "text":
-            return answer_text(store, catalog, query, index, text_mode)
-        result = compose(store, catalog, query)
-        if query.intent in ("lookup", "yesno") and len(query.bodies) == 1 and _EXPLAIN.search(question) \
-                and result.citations:
-            result = _with_explanation(result, store, catalog, query, index, text_mode)
+        result = _answer_query(store, catalog, query, index, question, text_mode)
+        if suggest and not result.suggestions:
+            result.suggestions = _suggestions(store, catalog, query, index)
         return result
+
+
+def _answer_query(store: FactStore, catalog: Catalog, query: Query, index: Index, question: str,
+                  text_mode: str | None) -> Answer:
+    if query.intent == "clarify":
+        return ask_back(store, catalog, query)
+    if query.intent == "text":
+        return answer_text(store, catalog, query, index, text_mode)
+    result = compose(store, catalog, query)
+    if query.intent in ("lookup", "yesno") and len(query.bodies) == 1 and _EXPLAIN.search(question) \
+            and result.citations:
+        result = _with_explanation(result, store, catalog, query, index, text_mode)
+    return result
+
+
+def _suggestions(store: FactStore, catalog: Catalog, query: Query, index: Index) -> list[str]:
+    """Follow-ups of the query, else (nothing to follow: a body not in the index) three
+    example questions. Never raises: an answer without suggestions is still an answer."""
+    from .suggest import example_questions, follow_ups
+
+    try:
+        return follow_ups(store, catalog, query) or example_questions(index, 3)
+    except Exception as error:  # noqa: BLE001 - suggestions must never cost the answer
+        log.warning("no suggestions for %r: %s", query.question, error)
+        return []
 
 
 # '是什么理由 / 最后是什么结果 / 为什么': the table gives the count, the text the story.

@@ -47,11 +47,12 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     query: dict = field(default_factory=dict)  # the query as parsed (internal keys)
     interpretation: dict = field(default_factory=dict)  # how the question was understood, for people
+    suggestions: list[str] = field(default_factory=list)  # questions to ask next (qa.suggest)
 
     def to_dict(self) -> dict:
         return {"answer": self.answer, "citations": [asdict(c) for c in self.citations],
                 "facts": self.facts, "intent": self.intent, "warnings": self.warnings,
-                "interpretation": self.interpretation or None}
+                "interpretation": self.interpretation or None, "suggestions": self.suggestions}
 
 
 class Composer:

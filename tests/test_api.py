@@ -143,7 +143,7 @@ def test_ask_lists_the_four_townships_without_applications_in_2021(client):
     r = client.post("/api/ask", json={"question": "哪些乡镇2021年没有收到政府信息公开申请？"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"answer", "citations", "facts", "intent", "warnings", "interpretation"}
+    assert set(body) == {"answer", "citations", "facts", "intent", "warnings", "interpretation", "suggestions"}
     meaning = body["interpretation"]  # how the question was understood (issue 9)
     assert (meaning["intent"], meaning["level"], meaning["years"]) == ("list", "township", [2021])
     assert meaning["figure"]["rows"] == ["本年新收"] and meaning["condition"]["op"] == "="

@@ -216,7 +216,7 @@ def test_cli_error_is_one_line(tmp_path, capsys):
 def test_cli_json_has_answer_fields(qa_index, capsys):
     assert qa_main(["ask", "交岔乡2021年收到多少申请？", "--index", str(qa_index), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"answer", "citations", "facts", "intent", "warnings", "interpretation"}
+    assert set(out) == {"answer", "citations", "facts", "intent", "warnings", "interpretation", "suggestions"}
     assert set(out["citations"][0]) == {"report_id", "title", "agency", "year", "section", "page", "quote"}
     # How the question was understood (issue 9): the body, year, figure cell and intent.
     meaning = out["interpretation"]

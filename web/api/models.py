@@ -96,6 +96,7 @@ class AskResponse(BaseModel):
     intent: str
     warnings: list[str]
     interpretation: Interpretation | None = None
+    suggestions: list[str] = Field(default_factory=list, description="questions to ask next (qa.suggest)")
 
 
 # ----------------------------------------------------------------------------- search

@@ -56,6 +56,11 @@ class Index:
         self._collection = None
         self._has_vectors: bool | None = None
 
+    @property
+    def build_id(self) -> str:
+        """The build's name (builds/<id>), as feedback records it (index.feedback)."""
+        return self.build_dir.name
+
     # ------------------------------------------------------------------ facts
     def facts(self) -> FactStore:
         """A read-only fact store of this build (one connection: use it in one thread,

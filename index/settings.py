@@ -15,6 +15,7 @@ variable's name and what it takes.
 | chroma_url | NIANBAO_CHROMA_URL | none: vectors in the build directory |
 | api_keys | NIANBAO_API_KEYS | var/api_keys.db |
 | rate_limit | NIANBAO_RATE_LIMIT | 60 requests a minute (0 = off) |
+| feedback | NIANBAO_FEEDBACK | var/feedback.db (readers' verdicts, index.feedback; outside the builds) |
 | limits | NIANBAO_MAX_FILE_MB, NIANBAO_MAX_TEXT_CHARS, NIANBAO_PARSE_TIMEOUT, NIANBAO_PARSE_MEMORY_MB | index.limits.FileLimits |
 """
 
@@ -33,7 +34,9 @@ ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
 ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
 ENV_KEYS = "NIANBAO_API_KEYS"
 ENV_RATE_LIMIT = "NIANBAO_RATE_LIMIT"
+ENV_FEEDBACK = "NIANBAO_FEEDBACK"
 DEFAULT_KEYS_FILE = Path("var/api_keys.db")
+DEFAULT_FEEDBACK_FILE = Path("var/feedback.db")  # next to var/index, not in a build: it outlives rebuilds
 _OFF = ("0", "false", "no", "off")
 
 
@@ -100,6 +103,7 @@ class Settings:
     api_keys: Path = DEFAULT_KEYS_FILE
     rate_limit: float = 60.0
     limits: FileLimits = field(default_factory=FileLimits)
+    feedback: Path = DEFAULT_FEEDBACK_FILE
 
     def __post_init__(self):
         if self.rate_limit < 0:
@@ -128,4 +132,5 @@ class Settings:
             api_keys=Path(env.get(ENV_KEYS, "").strip() or DEFAULT_KEYS_FILE),
             rate_limit=rate_limit,
             limits=FileLimits.from_env(env),
+            feedback=Path(env.get(ENV_FEEDBACK, "").strip() or DEFAULT_FEEDBACK_FILE),
         )

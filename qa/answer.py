@@ -35,6 +35,7 @@ from index.template import STANDARD_TITLES
 from index.served import Index, IndexNotFound, open_index
 
 from .compose import Answer, Citation, Composer, compose, section_title, sentences_of, years_text
+from .help import answer_help, help_reason
 from .understand import Catalog, Query, QuestionError, check_question, understand
 
 
@@ -64,6 +65,9 @@ def answer(question: str, index: Index | str | Path, history=None, *, text_mode:
         if not catalog.reports:
             return Answer("索引中还没有任何报告，无法回答。", intent="text")
         query = understand(question, history, catalog)
+        reason = help_reason(question, query, catalog)
+        if reason is not None:  # nothing the reports answer: say what they do (qa.help)
+            return answer_help(store, catalog, query, index, reason)
         result = _answer_query(store, catalog, query, index, question, text_mode)
         if suggest and not result.suggestions:
             result.suggestions = _suggestions(store, catalog, query, index)

@@ -179,6 +179,9 @@ def example_questions(index: Index | str, n: int = 6) -> list[str]:
 
 
 MAX_EXAMPLES = 12  # made once per build; example_questions(n) takes the first n
+# How far the candidates look: the bodies with the most reports, the largest (level, year)
+# groups and years, and a few candidates of each kind.
+SCAN_BODIES, SCAN_GROUPS, PER_KIND = 60, 4, 6
 
 
 def _examples(index: Index) -> list[str]:
@@ -238,7 +241,8 @@ def _candidates(store: FactStore, catalog: Catalog) -> dict[str, list[_Candidate
     """Every candidate of each kind, best first (bodies with more reports, newer years,
     figures in FIGURES order)."""
     values = _Values(store)
-    bodies = _bodies_by_reports(catalog)
+    # at 10,000 reports the examples still read only a few bodies and groups
+    bodies = _bodies_by_reports(catalog)[:SCAN_BODIES]
     out: dict[str, list[_Candidate]] = {k: [] for k in ("lookup", "list", "trend", "rank", "text", "metadata")}
     # a figure of one body and year (the body's newest year with a non-zero value)
     for asked in FIGURES:
@@ -251,18 +255,17 @@ def _candidates(store: FactStore, catalog: Catalog) -> dict[str, list[_Candidate
     # a list across the bodies of a level in a year, and a ranking over a year's bodies:
     # the (group, figure) with the most non-zero values first (never an all-zero table)
     lists, ranks = [], []
-    groups = sorted({(r.level, r.year) for r in catalog.reports if r.level and r.year},
-                    key=lambda g: (-g[1], _level_rank(g[0])))
-    for level, year in groups:
+    sizes = Counter((r.level, r.year) for r in catalog.reports if r.level and r.year)
+    groups = sorted((g for g, n in sizes.items() if n >= 2), key=lambda g: (-sizes[g], -g[1], _level_rank(g[0])))
+    for level, year in groups[:SCAN_GROUPS]:
         refs = [r for r in catalog.reports if r.level == level and r.year == year]
-        if len(refs) < 2:
-            continue
         for order, asked in enumerate(FIGURES):
             shown = sum(1 for v in values.of(asked, refs).values() if v.status == "ok" and v.number)
             if shown >= 2:
                 lists.append((-shown, order, -year, _Candidate(
                     "list", f"{year}年{LEVEL_EACH[level]}{asked.words}分别是多少？", None)))
-    for year in sorted({r.year for r in catalog.reports if r.year}, reverse=True):
+    per_year = Counter(r.year for r in catalog.reports if r.year)
+    for year in sorted(per_year, key=lambda y: (-per_year[y], -y))[:SCAN_GROUPS]:
         refs = [r for r in catalog.reports if r.year == year]
         for order, asked in enumerate(FIGURES):
             vals = [v for v in values.of(asked, refs).values() if v.status == "ok" and v.number]
@@ -282,17 +285,21 @@ def _candidates(store: FactStore, catalog: Catalog) -> dict[str, list[_Candidate
             if sum(1 for v in vals.values() if v.status == "ok" and v.number) >= 2:
                 out["trend"].append(_Candidate("trend", f"{catalog.name_of(body)}历年{asked.words}有什么变化？", body))
                 break
+        if len(out["trend"]) >= PER_KIND:
+            break
     # a question answered from the text (section 五: problems), a body's newest report
     for body in bodies:
         ref = catalog.reports_of(body)[-1]
         section = store.section(ref.id, 5)
         if section and len(section.get("text") or "") >= 60 and ref.year:
             out["text"].append(_Candidate("text", _TEXT_EXAMPLE.format(who=_who(ref)), body))
+        if len(out["text"]) >= PER_KIND:
+            break
     # a question about the report itself (its date, else its 文号)
     for body in bodies:
         for ref in reversed(catalog.reports_of(body)):
-            row = store.report(ref.id) or {}
-            if not ref.year:
+            row = store.report(ref.id)
+            if row is None or not ref.year:
                 continue
             if row["publish_date"]:
                 y, m, d = (int(x) for x in row["publish_date"].split("-"))
@@ -302,6 +309,8 @@ def _candidates(store: FactStore, catalog: Catalog) -> dict[str, list[_Candidate
                 out["metadata"].append(_Candidate("metadata", _META_NUMBER.format(who=_who(ref)), body,
                                                   row["doc_number"]))
                 break
+        if len(out["metadata"]) >= PER_KIND:
+            break
     return out
 
 
@@ -394,7 +403,8 @@ def follow_ups(store: FactStore, catalog: Catalog, query: Query, n: int = 3) -> 
                 out.append(f"{top.report.name}历年{asked.words}有什么变化？")
             out.append(f"{_who(top.report)}{asked.lookup}？")
         # the same question another year, when that year has two non-zero values to show
-        for y in sorted((y for y in catalog.years() if y not in years), key=lambda x: (abs(x - years[0]), x > years[0])):
+        nearest = sorted((y for y in catalog.years() if y not in years), key=lambda x: (abs(x - years[0]), x > years[0]))
+        for y in nearest[:2]:
             there = [r for r in catalog.reports if r.year == y and (not query.level or r.level == query.level)]
             if sum(1 for v in values.of(asked, there).values() if v.status == "ok" and v.number) >= 2:
                 out.append(f"{y}年{LEVEL_EACH[query.level]}{asked.words}分别是多少？" if query.level in LEVEL_EACH

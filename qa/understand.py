@@ -352,7 +352,8 @@ class Query:
 
 INTENT_WORDS = {"lookup": "查一个数字", "list": "列出符合条件的单位", "aggregate": "合计/统计", "rank": "排名",
                 "compare": "比较", "trend": "历年变化", "yesno": "是否", "text": "从报告正文找答案",
-                "metadata": "报告的基本信息", "clarify": "需要确认问的是哪个单位"}
+                "metadata": "报告的基本信息", "clarify": "需要确认问的是哪个单位",
+                "help": "报告回答不了：说明能问什么"}
 
 
 def interpretation(q: Query, catalog: "Catalog") -> dict:

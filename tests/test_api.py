@@ -45,11 +45,11 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, index_dir: Path, keys_file: Path, *extra: str):
+    def __init__(self, index_dir: Path, keys_file: Path, *extra: str, env: dict | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, NIANBAO_API_KEYS=str(keys_file), NIANBAO_RATE_LIMIT=str(RATE_LIMIT),
-                   PYTHONPATH=str(ROOT))
+        env = {**os.environ, "NIANBAO_API_KEYS": str(keys_file), "NIANBAO_RATE_LIMIT": str(RATE_LIMIT),
+               "PYTHONPATH": str(ROOT), **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve", "--index", str(index_dir), "--port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

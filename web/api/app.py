@@ -15,11 +15,14 @@ Routes (all JSON; every error is ``{"error": {"code", "message"}}``, web.api.err
 ``GET /api/reports/{id}/source``  open  the original file, served only from the build's input folder
 ``GET /api/facts``          key        one figure across reports, filtered and sorted; ``format=csv``
 ``GET /api/checks``         key        reports whose tables fail their own arithmetic
+``POST /api/feedback``      open       a reader's verdict on an answer (有用/有误 + comment),
+                                       rate-limited like /api/ask (index.feedback)
+``GET /api/feedback``       key        readers' verdicts, newest first (``verdict=wrong``)
 ``GET /api/health``         open       status, report count, build time, model
 ==========================  =========  ==========================================================
 
 One module per resource (``ask``, ``search``, ``reports``, ``facts``, ``checks``,
-``health``), each an ``APIRouter`` with its prefix; what they ask for in their
+``feedback``, ``health``), each an ``APIRouter`` with its prefix; what they ask for in their
 signatures is in ``deps`` (State, Official, Asker); ``keys`` is the key store,
 ``ratelimit`` the token buckets, ``body`` the body-size limit, ``models`` the shapes.
 
@@ -47,20 +50,21 @@ from fastapi.routing import APIRoute
 from index.settings import Settings
 
 from ..docs import add_offline_docs
-from . import ask, checks, facts, health, reports, search
+from . import ask, checks, facts, feedback, health, reports, search
 from .body import BodyLimitMiddleware
 from .deps import ApiState
 from .errors import ApiError, install_error_handlers
 from .keys import KeyStore
 from .ratelimit import AUTH_FAILURES_PER_MINUTE, RateLimiter
 
-ROUTERS = (ask.router, search.router, reports.router, facts.router, checks.router, health.router)
+ROUTERS = (ask.router, search.router, reports.router, facts.router, checks.router, feedback.router, health.router)
 
 
 DESCRIPTION = """Questions and figures over Chinese government information-disclosure annual reports
 (政府信息公开工作年度报告).
 
-* `POST /api/ask` and `GET /api/health` are open (ask is rate-limited per client IP).
+* `POST /api/ask`, `POST /api/feedback` and `GET /api/health` are open (ask and feedback are
+  rate-limited per client IP).
 * Every other endpoint needs an official's API key in the `X-API-Key` header
   (`scripts/api_keys.py create NAME`); requests are rate-limited per key.
 * Errors are `{"error": {"code": ..., "message": ...}}`.

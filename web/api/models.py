@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.feedback import MAX_ANSWER_CHARS, MAX_BUILD_CHARS, MAX_COMMENT_CHARS
 from qa.conversation import MAX_HISTORY_TURNS
 from qa.understand import MAX_QUESTION_CHARS
 
@@ -243,6 +244,46 @@ class ReportChecks(BaseModel):
 class ChecksResponse(BaseModel):
     data: list[ReportChecks]
     count: int
+
+
+# ----------------------------------------------------------------------------- feedback
+class FeedbackCreate(BaseModel):
+    """A reader's verdict on an answer (the page's 有用/有误 control)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "交岔乡2021年收到多少申请？", "answer": "彭阳县交岔乡2021年本年新收政府信息公开申请为 0 件。",
+         "verdict": "有误", "comment": "报告正文说收到 2 件"},
+    ]})
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="the question answered")
+    answer: str = Field(max_length=MAX_ANSWER_CHARS, description="the answer as shown")
+    verdict: Literal["有用", "有误", "useful", "wrong"]
+    comment: str = Field("", max_length=MAX_COMMENT_CHARS, description=f"at most {MAX_COMMENT_CHARS} characters")
+    build: str | None = Field(None, max_length=MAX_BUILD_CHARS,
+                              description="the index build that answered (default: the build served now)")
+
+
+class FeedbackCreated(BaseModel):
+    id: int
+    verdict: Literal["useful", "wrong"]
+    build: str
+
+
+class FeedbackPublic(BaseModel):
+    id: int
+    created_at: str = Field(examples=["2026-12-03T16:50:00Z"], description="UTC")
+    question: str
+    answer: str
+    verdict: Literal["useful", "wrong"]
+    comment: str
+    build: str = Field(description="the index build that answered")
+
+
+class FeedbackList(BaseModel):
+    data: list[FeedbackPublic]
+    count: int
+    offset: int
+    limit: int
 
 
 # ----------------------------------------------------------------------------- health

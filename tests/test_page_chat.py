@@ -8,6 +8,7 @@ comes from the same index (qa.suggest, qa.answer), never from answers written he
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -43,8 +44,23 @@ def index_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def site(index_dir):
-    with Server(index_dir, plain=True) as server:
+def feedback_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("feedback") / "feedback.db"
+
+
+@pytest.fixture(scope="module")
+def site(index_dir, feedback_file):
+    # The page reads its feedback file from the settings (NIANBAO_FEEDBACK) when built.
+    old = os.environ.get("NIANBAO_FEEDBACK")
+    os.environ["NIANBAO_FEEDBACK"] = str(feedback_file)
+    try:
+        server = Server(index_dir, plain=True)
+    finally:
+        if old is None:
+            os.environ.pop("NIANBAO_FEEDBACK", None)
+        else:
+            os.environ["NIANBAO_FEEDBACK"] = old
+    with server:
         yield server.url
 
 
@@ -259,6 +275,39 @@ def test_copy_gives_plain_text_with_a_source_line(page):
         assert markup not in copied
     answer_text = bubble.locator("p").first.inner_text().strip()
     assert copied.startswith(answer_text)
+
+
+# ------------------------------------------------------------------ feedback
+def test_feedback_is_stored_with_question_answer_and_build(page, feedback_file, index_dir):
+    from index.feedback import FeedbackStore
+    from index.served import served
+
+    before = FeedbackStore(feedback_file).list(limit=None)[1]
+    useful = ask(page, RANK)
+    useful_text = useful.locator("p").first.inner_text().strip()  # the locator follows the newest answer
+    useful.locator("button.nb-fb-up").click()
+    page.wait_for_function("() => /谢谢/.test(document.querySelector('#nb-chat .nb-answer .nb-status').textContent)")
+    wrong = ask(page, FAILING)
+    wrong.locator("button.nb-fb-down").click()
+    comment = wrong.locator("input.nb-fb-text")
+    comment.wait_for(state="visible")
+    assert page.get_by_role("textbox", name="哪里有误（可不填）").count() >= 1
+    comment.fill(f"复议数字对不上（{page.size}）")
+    wrong.locator("button.nb-fb-send").click()
+    page.wait_for_function(
+        """() => { const s = document.querySelectorAll('#nb-chat .nb-answer .nb-status');
+                   return /谢谢/.test(s[s.length - 1].textContent); }""")
+    rows, total = FeedbackStore(feedback_file).list(limit=None)
+    assert total == before + 2  # one row per verdict
+    newest, older = rows[0], rows[1]
+    build = served(index_dir).get().build_id
+    assert (older["verdict"], older["question"], older["comment"], older["build"]) == ("useful", RANK, "", build)
+    assert older["answer"].startswith(useful_text)
+    assert (newest["verdict"], newest["question"], newest["build"]) == ("wrong", FAILING, build)
+    assert newest["comment"] == f"复议数字对不上（{page.size}）"
+    assert "来源：" in newest["answer"] and "<" not in newest["answer"]
+    assert wrong.locator("button.nb-fb-down").is_disabled()
+    shot(page, "09_feedback")
 
 
 # ------------------------------------------------------------------ accessibility

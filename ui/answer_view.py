@@ -463,8 +463,8 @@ def tools_html(plain: str, answer_id: str) -> str:
                     '<button type="button" class="nb-fb nb-fb-up" aria-pressed="false">有用</button>'
                     '<button type="button" class="nb-fb nb-fb-down" aria-pressed="false">有误</button>'
                     '<span class="nb-status" role="status"></span>'
-                    '<span class="nb-fb-more"><label>补充说明（可选）：<input type="text" class="nb-fb-text"></label>'
-                    '<button type="button" class="nb-fb-send">提交说明</button></span>'
+                    '<span class="nb-fb-more"><label>哪里有误（可不填）：<input type="text" class="nb-fb-text"></label>'
+                    '<button type="button" class="nb-fb-send">提交</button></span>'
                     f'<span class="nb-aid nb-hidden">{esc(answer_id)}</span>')
     return (f'<div class="nb-tools"><button type="button" class="nb-copy">复制答案</button>{feedback}'
             f'<span class="nb-plain nb-hidden">{hidden_text}</span></div>')

@@ -42,7 +42,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from index.feedback import MAX_COMMENT_CHARS, VERDICTS, FeedbackError, FeedbackUnavailable, record_feedback
 from index.served import IndexNotFound
+from index.settings import Settings
 from qa.answer import answer, catalog_of
 from qa.conversation import trim_history
 from qa.suggest import coverage, coverage_line, example_questions
@@ -181,7 +183,7 @@ if (!window.__nbPage) {
     for (const [sel, label] of NAMES) {
       for (const el of qa(sel)) if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
     }
-    for (const el of qa('.nb-fb-text')) if (!el.getAttribute('aria-label')) el.setAttribute('aria-label', '补充说明（可选）');
+    for (const el of qa('.nb-fb-text')) if (!el.getAttribute('aria-label')) el.setAttribute('aria-label', '哪里有误（可不填）');
     // gradio names each message "bot's message: <its whole markup>"
     for (const el of qa('#nb-chat [aria-label^="bot\'s message"]')) el.setAttribute('aria-label', '回答');
     for (const el of qa('#nb-chat [aria-label^="user\'s message"]')) {
@@ -218,20 +220,32 @@ if (!window.__nbPage) {
     }
     const aid = (q('.nb-aid', bubble) || {}).textContent || '';
     const tools = button.closest('.nb-tools');
-    if (button.classList.contains('nb-fb')) {
-      const rating = button.classList.contains('nb-fb-up') ? 'useful' : 'wrong';
+    // 有用 is stored at once; 有误 first opens the comment box (what is wrong, optional)
+    // and is stored, with the comment, by 提交: one row per verdict either way.
+    if (button.classList.contains('nb-fb-up')) {
+      for (const b of qa('.nb-fb', tools)) b.setAttribute('aria-pressed', b === button ? 'true' : 'false');
+      tools.classList.remove('nb-fb-open');
+      const done = await server.feedback(aid, 'useful', '');
+      say(bubble, done ? '已记录，谢谢！' : '暂时无法记录，请稍后再试');
+      if (done) for (const b of qa('.nb-fb', tools)) b.disabled = true;
+      return;
+    }
+    if (button.classList.contains('nb-fb-down')) {
       for (const b of qa('.nb-fb', tools)) b.setAttribute('aria-pressed', b === button ? 'true' : 'false');
       tools.classList.add('nb-fb-open');
-      tools.dataset.rating = rating;
-      const done = await server.feedback(aid, rating, '');
-      say(bubble, done ? '已记录，谢谢！可以补充说明：' : '暂时无法记录，请稍后再试');
+      say(bubble, '哪里有误？可以写几句（可不填），然后点“提交”。');
+      const box = q('.nb-fb-text', bubble);
+      if (box) box.focus();
       return;
     }
     if (button.classList.contains('nb-fb-send')) {
       const text = (q('.nb-fb-text', bubble) || {}).value || '';
-      if (!text.trim()) return;
-      const done = await server.feedback(aid, tools.dataset.rating || 'wrong', text);
-      say(bubble, done ? '说明已收到，谢谢！' : '暂时无法记录，请稍后再试');
+      const done = await server.feedback(aid, 'wrong', text);
+      say(bubble, done ? '已记录，谢谢！' : '暂时无法记录，请稍后再试');
+      if (done) {
+        tools.classList.remove('nb-fb-open');
+        for (const b of qa('.nb-fb', tools)) b.disabled = true;
+      }
     }
   });
   // Keep the newest question and its answer in view: when a question is echoed and when
@@ -277,9 +291,11 @@ def _first_screen(view: IndexView) -> tuple[str, list[str]]:
         return "", []
 
 
-def build_demo(index_dir: str | Path) -> gr.Blocks:
-    """The page (gr.Blocks) for the index at ``index_dir``."""
+def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -> gr.Blocks:
+    """The page (gr.Blocks) for the index at ``index_dir``; readers' 有用/有误 go to
+    ``feedback_file`` (default: the settings' file, NIANBAO_FEEDBACK or var/feedback.db)."""
     view = IndexView(index_dir)
+    feedback_file = Path(feedback_file) if feedback_file is not None else Settings.from_env().feedback
     answers = AnswerLog()
 
     def choices_now():
@@ -301,7 +317,7 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
                 data = result.to_dict()
                 data["query"] = getattr(result, "query", {}) or {}
                 plain = answer_plain(data, note, names, store)
-                answer_id = answers.add(effective, plain, index.build_dir.name)
+                answer_id = answers.add(effective, plain, index.build_id)
                 return answer_html(data, note, names, store, answer_id, plain), effective
         except QuestionError as error:
             return message_html(str(error)), None
@@ -328,17 +344,19 @@ def build_demo(index_dir: str | Path) -> gr.Blocks:
         msgs, asked_ = trim_history(msgs, asked_)  # the API's history limit
         yield "", msgs, msgs, asked_
 
-    def feedback(answer_id: str, rating: str, comment: str = "") -> bool:
-        """Called by the page script (server function): store one 有用/有误 with its answer."""
+    def feedback(data) -> bool:
+        """Called by the page script as server.feedback(answer id, verdict, comment): store
+        one 有用/有误 with its answer. (gradio hands a server function its arguments as one list.)"""
+        answer_id, rating, comment = (list(data) + ["", "", ""])[:3] if isinstance(data, (list, tuple)) \
+            else (data, "", "")
         record = answers.get(str(answer_id or ""))
-        if record is None or rating not in ("useful", "wrong"):
+        if record is None or rating not in VERDICTS:
             return False
         try:
-            from index.feedback import record_feedback
-            record_feedback(view.served.index_dir, question=record["question"], answer=record["answer"],
-                            rating=rating, comment=(comment or "")[:2000], build=record["build"])
-        except Exception:
-            log.exception("feedback could not be stored")
+            record_feedback(feedback_file, record["question"], record["answer"], rating,
+                            (comment or "")[:MAX_COMMENT_CHARS], record["build"])
+        except (FeedbackError, FeedbackUnavailable) as error:
+            log.warning("feedback not stored: %s", error)
             return False
         return True
 
@@ -409,9 +427,13 @@ def coverage_html(line: str) -> str:
     return f'<p id="nb-coverage-line">{esc(line)}</p>' if line else ""
 
 
-def mount(app, index_dir: str | Path, path: str = "/"):
-    """Mount the page on a FastAPI app at ``path`` (default '/'); returns the app."""
-    demo = build_demo(index_dir)
+def mount(app, index_dir: str | Path, path: str = "/", feedback_file: str | Path | None = None):
+    """Mount the page on a FastAPI app at ``path`` (default '/'); returns the app. Feedback
+    goes to ``feedback_file``, else to the API's settings' file when the app has them."""
+    if feedback_file is None:
+        api = getattr(app.state, "api", None)
+        feedback_file = getattr(getattr(api, "settings", None), "feedback", None)
+    demo = build_demo(index_dir, feedback_file)
     # No uploads, run history or monitoring: the page needs none (web.limits also refuses their routes).
     return gr.mount_gradio_app(app, demo, path=path, theme=THEME, css=CSS, footer_links=[],
                                ssr_mode=False, run_history=False, enable_monitoring=False,

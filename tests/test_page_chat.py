@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -72,11 +73,14 @@ def page(request, browser, site):  # noqa: F811 (browser is the fixture imported
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT)
     pg.size = request.param
+    hosts = set()
+    pg.on("request", lambda r: hosts.add(urlparse(r.url).hostname) if urlparse(r.url).scheme in ("http", "https") else None)
     pg.goto(site)
     pg.wait_for_selector("#nb-question textarea")
     pg.wait_for_function("() => document.querySelectorAll('#nb-examples button.nb-example').length > 0")
     yield pg
     context.close()
+    assert hosts <= {"127.0.0.1", "localhost"}, f"requests left the machine: {hosts}"
 
 
 def shot(pg, name: str, full: bool = False):
@@ -261,6 +265,20 @@ def test_question_is_echoed_at_once_with_a_progress_line_and_the_view_follows(pa
     newest = page.locator("#nb-chat [data-testid='user']").last
     assert in_viewport(page, newest), newest.bounding_box()
     shot(page, "07_followed")
+
+
+def test_a_question_the_reports_cannot_answer_gets_help_and_questions_to_click(page):
+    bubble = ask(page, "asdf qwer zxcv")
+    assert bubble.locator(".nb-interp").count() == 0  # nothing was understood: no 我理解为
+    assert "可以这样问" in bubble.locator(".nb-follow").inner_text()
+    offered = bubble.locator(".nb-follow button.nb-ask")
+    assert offered.count() == 3
+    question = offered.first.inner_text().strip()
+    offered.first.click()
+    answered = wait_answer(page, 1)
+    assert page.locator("#nb-chat [data-testid='user']").last.inner_text().strip() == question
+    assert answered.locator(".nb-interp").count() == 1 and answered.locator("details.nb-src").count() >= 1
+    shot(page, "10_help")
 
 
 # ------------------------------------------------------------------ copy

@@ -421,8 +421,9 @@ def answer_html(result: dict, note: str, names: dict[str, dict], store: FactStor
     """The chat message of one answer (see the module docstring for its parts); ``plain``
     is its answer_plain() when the caller has made it already."""
     parts = ['<div class="nb-answer">']
+    helping = result.get("intent") == "help"  # not a question the reports answer (qa.help)
     summary = (result.get("interpretation") or {}).get("summary")
-    if summary:
+    if summary and not helping:
         parts.append(f'<div class="nb-interp">我理解为：{esc(summary)}</div>')
     if note:
         parts.append(f'<div class="nb-note">{esc(note)}</div>')
@@ -442,7 +443,8 @@ def answer_html(result: dict, note: str, names: dict[str, dict], store: FactStor
                      + "</div>")
     suggestions = [s for s in result.get("suggestions") or [] if s]
     if suggestions:
-        parts.append('<div class="nb-follow"><span class="nb-follow-head">接着问：</span>'
+        head = "可以这样问：" if helping else "接着问："
+        parts.append(f'<div class="nb-follow"><span class="nb-follow-head">{head}</span>'
                      + "".join(f'<button type="button" class="nb-ask">{esc(s)}</button>' for s in suggestions)
                      + "</div>")
     if plain is None:

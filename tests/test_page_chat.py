@@ -1,6 +1,6 @@
 """The chat (问答) view of the citizens' page at 1366×900 and 390×844 (issue 11).
 
-A real server (FastAPI + the page, mounted plainly as web.server's callers may) over a
+The real server (web.server.make_app: API, page and the limits on the page's routes) over a
 real index of the township samples (data/), 洪泽区 2023–2024, 淮安市 2024 and 平潭 2019–2025,
 driven in Debian's chromium. Screenshots go to tests/output/chat_*.png. What is checked
 comes from the same index (qa.suggest, qa.answer), never from answers written here.
@@ -8,16 +8,17 @@ comes from the same index (qa.suggest, qa.answer), never from answers written he
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from a11y import axe_violations, contrast_ratio, format_violations
-from test_web import CHROMIUM, OUTPUT, ROOT, TIMEOUT, Server, _build, browser  # noqa: F401 (fixture)
+from test_web import CHROMIUM, OUTPUT, ROOT, TIMEOUT, Server, _build, _free_port
+from test_web import browser  # noqa: F401 (the module's chromium, a fixture)
 
 REAL = ROOT / "tests" / "fixtures" / "real"
 EXTRA = ["r001_huaian_hongze_2023.pdf", "r002_huaian_hongze_2024.pdf", "r003_huaian_city_2024.pdf",
@@ -49,19 +50,29 @@ def feedback_file(tmp_path_factory):
     return tmp_path_factory.mktemp("feedback") / "feedback.db"
 
 
+class ServedSite(Server):
+    """The whole server as `python -m qa serve` makes it (web.server.make_app: the API, the
+    page, the limits on the page's routes), with its own feedback and key files and no rate
+    limit (a browser test makes hundreds of page calls a minute)."""
+
+    def __init__(self, index_dir: Path, settings):
+        import uvicorn
+
+        from web.server import make_app
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        app = make_app(index_dir, settings)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+
 @pytest.fixture(scope="module")
-def site(index_dir, feedback_file):
-    # The page reads its feedback file from the settings (NIANBAO_FEEDBACK) when built.
-    old = os.environ.get("NIANBAO_FEEDBACK")
-    os.environ["NIANBAO_FEEDBACK"] = str(feedback_file)
-    try:
-        server = Server(index_dir, plain=True)
-    finally:
-        if old is None:
-            os.environ.pop("NIANBAO_FEEDBACK", None)
-        else:
-            os.environ["NIANBAO_FEEDBACK"] = old
-    with server:
+def site(index_dir, feedback_file, tmp_path_factory):
+    from index.settings import Settings
+
+    keys = tmp_path_factory.mktemp("keys") / "api_keys.db"
+    with ServedSite(index_dir, Settings(feedback=feedback_file, api_keys=keys, rate_limit=0)) as server:
         yield server.url
 
 

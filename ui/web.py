@@ -33,6 +33,7 @@ gradio is imported).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -165,7 +166,8 @@ class AnswerLog:
 
 # ------------------------------------------------------------------------ the page script
 # Runs once per page (gr.HTML js_on_load, so it travels with the Blocks however mounted).
-# `server.feedback` is the Python function given as a server function below.
+# Feedback goes through a gradio event (a hidden box and button): web.limits lets the page
+# run code only through /gradio_api/queue/join, so no server function and no extra route.
 PAGE_JS = r"""
 if (!window.__nbPage) {
   window.__nbPage = true;
@@ -206,6 +208,23 @@ if (!window.__nbPage) {
       const ok = document.execCommand('copy'); area.remove(); return ok;
     }
   };
+  const waiting = {};
+  window.__nbFeedbackDone = reply => {
+    let r = {};
+    try { r = JSON.parse(reply || '{}'); } catch (e) { return; }
+    const done = waiting[r.id];
+    if (done) { delete waiting[r.id]; done(!!r.ok); }
+  };
+  const feedback = (aid, verdict, comment) => new Promise(resolve => {
+    const box = q('#nb-fb-data textarea, #nb-fb-data input'), go = q('#nb-fb-go');
+    if (!box || !go || !aid) { resolve(false); return; }
+    const id = aid + ':' + Date.now();
+    waiting[id] = resolve;
+    setTimeout(() => { if (waiting[id]) { delete waiting[id]; resolve(false); } }, 20000);
+    box.value = JSON.stringify({id: id, answer: aid, verdict: verdict, comment: comment});
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(() => go.click(), 50);
+  });
   const say = (bubble, text) => { const s = q('.nb-status', bubble); if (s) s.textContent = text; };
   document.addEventListener('click', async ev => {
     const button = ev.target.closest('.nb-answer button');
@@ -225,7 +244,7 @@ if (!window.__nbPage) {
     if (button.classList.contains('nb-fb-up')) {
       for (const b of qa('.nb-fb', tools)) b.setAttribute('aria-pressed', b === button ? 'true' : 'false');
       tools.classList.remove('nb-fb-open');
-      const done = await server.feedback(aid, 'useful', '');
+      const done = await feedback(aid, 'useful', '');
       say(bubble, done ? '已记录，谢谢！' : '暂时无法记录，请稍后再试');
       if (done) for (const b of qa('.nb-fb', tools)) b.disabled = true;
       return;
@@ -240,7 +259,7 @@ if (!window.__nbPage) {
     }
     if (button.classList.contains('nb-fb-send')) {
       const text = (q('.nb-fb-text', bubble) || {}).value || '';
-      const done = await server.feedback(aid, 'wrong', text);
+      const done = await feedback(aid, 'wrong', text);
       say(bubble, done ? '已记录，谢谢！' : '暂时无法记录，请稍后再试');
       if (done) {
         tools.classList.remove('nb-fb-open');
@@ -344,17 +363,24 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
         msgs, asked_ = trim_history(msgs, asked_)  # the API's history limit
         yield "", msgs, msgs, asked_
 
-    def feedback(data) -> bool:
-        """Called by the page script as server.feedback(answer id, verdict, comment): store
-        one 有用/有误 with its answer. (gradio hands a server function its arguments as one list.)"""
-        answer_id, rating, comment = (list(data) + ["", "", ""])[:3] if isinstance(data, (list, tuple)) \
-            else (data, "", "")
-        record = answers.get(str(answer_id or ""))
-        if record is None or rating not in VERDICTS:
+    def feedback(payload: str) -> str:
+        """One 有用/有误 from the page script ({"id", "answer", "verdict", "comment"} as
+        JSON), stored with its answer; replies {"id", "ok"}."""
+        try:
+            data = json.loads(payload or "{}")
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        ok = record(str(data.get("answer") or ""), str(data.get("verdict") or ""), str(data.get("comment") or ""))
+        return json.dumps({"id": str(data.get("id") or ""), "ok": ok})
+
+    def record(answer_id: str, rating: str, comment: str) -> bool:
+        kept = answers.get(answer_id)
+        if kept is None or rating not in VERDICTS:
             return False
         try:
-            record_feedback(feedback_file, record["question"], record["answer"], rating,
-                            (comment or "")[:MAX_COMMENT_CHARS], record["build"])
+            record_feedback(feedback_file, kept["question"], kept["answer"], rating,
+                            comment[:MAX_COMMENT_CHARS], kept["build"])
         except (FeedbackError, FeedbackUnavailable) as error:
             log.warning("feedback not stored: %s", error)
             return False
@@ -374,7 +400,7 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
         # The page's own styles and script travel with it: whoever mounts it (mount() below,
         # or a plain gr.mount_gradio_app as web.server does) gets them.
         gr.HTML(f"<style>{CSS}</style>", elem_id="nb-style", container=False, padding=False,
-                js_on_load=PAGE_JS, server_functions=[feedback])
+                js_on_load=PAGE_JS)
         gr.Markdown("# 政府信息公开工作年度报告问答\n"
                     "用日常的话提问，答案来自各级政府发布的《政府信息公开工作年度报告》，"
                     "每个答案都附有出处，点开可看报告原文摘录。")
@@ -405,6 +431,11 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
                                                scale=1, min_width=140)
                 asked = gr.State([])
                 messages = gr.State([])
+                # What the feedback buttons send and get back (see PAGE_JS); never shown.
+                with gr.Row(elem_classes=["nb-hidden"]):
+                    feedback_in = gr.Textbox(elem_id="nb-fb-data", label="反馈内容", max_lines=1)
+                    feedback_go = gr.Button("记录反馈", elem_id="nb-fb-go")
+                    feedback_out = gr.Textbox(elem_id="nb-fb-result", label="反馈结果")
             browse_tab = BrowseTab(view)
 
         outputs = [box, chatbot, messages, asked]
@@ -416,7 +447,9 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
         reset.click(lambda: ("", [], [], []), None, outputs)
         # The chat's own clear icon (🗑) must forget the conversation as well.
         chatbot.clear(lambda: ([], []), None, [messages, asked])
-        demo.load(on_load, None, [year_filter, level_filter, cover, *example_buttons])
+        feedback_go.click(feedback, feedback_in, feedback_out, show_progress="hidden").then(
+            None, feedback_out, None, js="reply => { window.__nbFeedbackDone(reply); return []; }")
+        demo.load(on_load, None, [year_filter, level_filter, cover, *example_buttons], show_progress="hidden")
         browse_tab.wire(demo, tabs)
     demo.nianbao_theme = THEME
     demo.nianbao_css = CSS

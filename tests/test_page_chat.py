@@ -354,6 +354,14 @@ def test_chat_view_has_no_serious_axe_violation_and_chinese_names(page):
         assert page.get_by_role("button", name=name).count() >= 1, name
     for name in ("年份筛选", "层级筛选"):
         assert page.get_by_label(name).count() >= 1, name
+    # Every visible control is named in Chinese (gradio's own are English: Clear, chatbot conversation).
+    names = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'button, a[href], input, textarea, [role=tab], [role=log], [role=combobox]'))
+        .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'
+                     && (e.innerText || e.getAttribute('aria-label') || '').trim())
+        .map(e => (e.getAttribute('aria-label') || e.innerText).trim().slice(0, 40))""")
+    english = [n for n in names if not re.search(r"[\u4e00-\u9fff]", n)]
+    assert not english, english
     for sel, pseudo in (("#nb-send", None), ("#nb-tabs button[role=tab][aria-selected=true]", None),
                         ("#nb-question textarea", "::placeholder"), ("#nb-chat .nb-interp", None)):
         ratio = contrast_ratio(page, sel, pseudo)

@@ -180,10 +180,14 @@ if (!window.__nbPage) {
     ['#nb-chat [aria-label="chatbot conversation"]', '问答对话'],
     ['#nb-year input', '年份筛选'],
     ['#nb-level input', '层级筛选'],
+    ['#nb-chat button[aria-label="Clear"]', '清空对话'],
   ];
   const name = () => {
     for (const [sel, label] of NAMES) {
-      for (const el of qa(sel)) if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
+      for (const el of qa(sel)) {
+        if (el.getAttribute('aria-label') !== label) el.setAttribute('aria-label', label);
+        if (el.hasAttribute('title') && el.getAttribute('title') !== label) el.setAttribute('title', label);
+      }
     }
     for (const el of qa('.nb-fb-text')) if (!el.getAttribute('aria-label')) el.setAttribute('aria-label', '哪里有误（可不填）');
     // gradio names each message "bot's message: <its whole markup>"

@@ -350,8 +350,9 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
             log.exception("answering %r failed", question)
             return message_html("抱歉，回答这个问题时出错了，请换个说法再试。"), None
 
-    def ask(question, msgs, asked_, year, level):
-        """Two steps: the question echoed with a progress line at once, then the answer."""
+    def ask_and_store(question, msgs, asked_, year, level):
+        """Two steps: the question echoed with a progress line at once, then the answer.
+        (Its name is the event's api_name, which scripts/load_test.py asks by.)"""
         question = (question or "").strip()
         msgs, asked_ = list(msgs or []), list(asked_ or [])
         if not question:
@@ -444,10 +445,10 @@ def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -
 
         outputs = [box, chatbot, messages, asked]
         settings = dict(show_progress="hidden")
-        box.submit(ask, [box, messages, asked, year_filter, level_filter], outputs, **settings)
-        send.click(ask, [box, messages, asked, year_filter, level_filter], outputs, **settings)
+        box.submit(ask_and_store, [box, messages, asked, year_filter, level_filter], outputs, **settings)
+        send.click(ask_and_store, [box, messages, asked, year_filter, level_filter], outputs, **settings)
         for button in example_buttons:
-            button.click(ask, [button, messages, asked, year_filter, level_filter], outputs, **settings)
+            button.click(ask_and_store, [button, messages, asked, year_filter, level_filter], outputs, **settings)
         reset.click(lambda: ("", [], [], []), None, outputs)
         # The chat's own clear icon (🗑) must forget the conversation as well.
         chatbot.clear(lambda: ([], []), None, [messages, asked])

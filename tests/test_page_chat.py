@@ -207,6 +207,7 @@ def test_ranking_gets_a_chart_and_an_all_zero_one_does_not(page):
     assert bars.count() >= 2
     title = bubble.locator("figure.nb-chart figcaption").inner_text()
     assert "2024年" in title and "本年新收政府信息公开申请" in title
+    assert title.startswith("图：各单位")  # a ranking across bodies names no single one
     table_rows = bubble.locator(".nb-scroll").first.locator("tbody tr").count()
     assert bars.count() == table_rows
     shot(page, "04_ranking_chart")

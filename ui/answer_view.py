@@ -354,7 +354,7 @@ def chart_title(result: dict, data: list[tuple[str, float | None, str]]) -> str:
     interp = result.get("interpretation") or {}
     figure = (interp.get("figure") or {}).get("name") or (result.get("query") or {}).get("figure_name") or "数值"
     bodies = interp.get("bodies") or []
-    if not bodies and not interp.get("level"):
+    if not bodies and result.get("intent") == "trend":  # one body over the years
         agencies = {f.get("agency") for f in result.get("facts") or [] if f.get("agency")}
         bodies = sorted(agencies) if len(agencies) == 1 else []
     if bodies and len(bodies) <= 3:

@@ -24,10 +24,12 @@ PROGRESS = "正在查找…"
 CHECK_LINE = "{who}报告的部分数字前后对不上，相关数字仅供参考。"
 CHECK_WARNING = re.compile(r"报告未通过校验")
 
+# Text colours are !important: gradio's chat styles (.prose) would set every colour to the
+# body text's, and the interpretation, warning and notes would look like the answer.
 CSS = """
 .nb-answer { line-height: 1.6; }
 .nb-answer p { margin: 4px 0; }
-.nb-progress { color: #4b5563; }
+.nb-progress { color: #4b5563 !important; }
 .nb-progress::after { content: ""; display: inline-block; width: 0.8em; height: 0.8em; margin-left: 6px;
   border: 2px solid #9ca3af; border-top-color: #1d4ed8; border-radius: 50%; animation: nb-spin 1s linear infinite;
   vertical-align: -2px; }
@@ -39,12 +41,13 @@ CSS = """
   white-space: pre-wrap; }
 .nb-src .nb-links { font-size: 0.85em; }
 .nb-sources-head { font-weight: 600; margin-top: 8px; }
-.nb-note { color: #4b5563; font-size: 0.85em; }
-.nb-interp { color: #4b5563; font-size: 0.85em; border-left: 3px solid #d0d7de; padding-left: 6px; }
-.nb-warn { border-left: 3px solid #b45309; padding: 2px 8px; margin: 6px 0; color: #78350f; font-size: 0.92em; }
+.nb-note { color: #4b5563 !important; font-size: 0.85em; }
+.nb-interp { color: #4b5563 !important; font-size: 0.85em; border-left: 3px solid #d0d7de; padding-left: 6px; }
+.nb-warn { border-left: 3px solid #b45309; padding: 2px 8px; margin: 6px 0; color: #78350f !important;
+  font-size: 0.92em; }
 .nb-warn details, .nb-aside details { font-size: 0.9em; color: #374151; }
 .nb-warn summary, .nb-aside summary { cursor: pointer; }
-.nb-aside { color: #4b5563; font-size: 0.85em; margin: 6px 0; }
+.nb-aside { color: #4b5563 !important; font-size: 0.85em; margin: 6px 0; }
 .nb-scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 .nb-scroll table { margin: 4px 0; }
 .nb-answer .nb-table th, .nb-answer .nb-table td { white-space: nowrap; }
@@ -62,7 +65,7 @@ CSS = """
   .nb-chart .nb-bar-label { grid-column: 1 / -1; text-align: left; }
 }
 .nb-follow { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
-.nb-follow-head { font-size: 0.9em; color: #374151; }
+.nb-follow-head { font-size: 0.9em; color: #374151 !important; }
 .nb-answer button { font: inherit; cursor: pointer; border-radius: 6px; }
 .nb-answer button.nb-ask { border: 1px solid #1d4ed8; color: #1d4ed8; background: #fff; padding: 2px 8px;
   font-size: 0.92em; text-align: left; }
@@ -72,7 +75,7 @@ CSS = """
 .nb-fb-more { display: none; width: 100%; gap: 6px; align-items: center; flex-wrap: wrap; }
 .nb-fb-open .nb-fb-more { display: flex; }
 .nb-fb-more input { border: 1px solid #6b7280; border-radius: 4px; padding: 2px 6px; min-width: 12em; flex: 1; }
-.nb-status { color: #166534; }
+.nb-status { color: #166534 !important; }
 .nb-hidden { display: none !important; }
 """
 

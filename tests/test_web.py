@@ -167,9 +167,10 @@ def ask(page, question: str, before: int):
 
 
 def wait_answer(page, before: int):
-    """The newest bot message once there are more than ``before`` of them."""
+    """The newest answer once there are more than ``before`` of them (a question is first
+    echoed with a progress line; the answer replaces it)."""
     page.wait_for_function(
-        """n => document.querySelectorAll("#nb-chat [data-testid='bot']").length > n""", arg=before)
+        """n => document.querySelectorAll("#nb-chat [data-testid='bot'] .nb-answer").length > n""", arg=before)
     last = page.locator("#nb-chat [data-testid='bot']").last
     last.wait_for()
     return last
@@ -199,13 +200,8 @@ def test_ask_follow_up_source_and_browse(site, browser):
         links = [a.get_attribute("href") for a in first.locator("details.nb-src a").all()]
         assert any(h.startswith("/source/") and "row=" in h and h.endswith("#nb-hit") for h in links)
         assert any(h.startswith("?report=") and "row=" in h for h in links)
-        # A list gets a chart with one bar per township.
-        chart = page.locator("#nb-chart .nb-chart")
-        chart.wait_for()
-        assert chart.locator(".nb-bar-row").count() == 4
-        # The page's styles apply however it was mounted (bars have a colour and a height).
-        bar = chart.locator(".nb-bar").first
-        assert bar.evaluate("e => getComputedStyle(e).height") == "20px"
+        # Every township received 0 requests: no chart of empty bars (issue 11).
+        assert first.locator("figure.nb-chart").count() == 0
         shot(page, "web_01_answer.png")
 
         # Open a source: the quoted table row appears.
@@ -227,10 +223,20 @@ def test_ask_follow_up_source_and_browse(site, browser):
         assert second.locator("details.nb-src").count() >= 1
         shot(page, "web_03_follow_up.png")
 
-        # An example question, clicked.
-        page.get_by_role("button", name="柔远镇2020年行政处罚多少件？").click()
+        # The first example question (drawn from the index), clicked: answered, with sources.
+        example = page.locator("#nb-examples button.nb-example").first
+        asked = example.inner_text().strip()
+        example.click()
         third = wait_answer(page, 2)
-        assert "柔远镇" in third.inner_text() and "行政处罚" in third.inner_text()
+        assert page.locator("#nb-chat [data-testid='user']").last.inner_text().strip() == asked
+        assert third.locator(".nb-interp").count() == 1 and third.locator("details.nb-src").count() >= 1
+        assert "没有找到" not in third.inner_text()
+
+        # A list whose figures are all 0 (the sample townships' 行政处罚 in 2021): its table, no
+        # chart of empty bars (charts with bars: tests/test_page_chat.py).
+        listed = ask(page, "2021年各乡镇行政处罚分别是多少？", 3)
+        assert listed.locator(".nb-scroll").first.locator("tbody tr").count() == 4
+        assert listed.locator("figure.nb-chart").count() == 0
 
         # The browse tab: pick a report, see metadata, checks, tables, sections.
         page.get_by_role("tab", name="浏览报告").click()
@@ -380,8 +386,13 @@ def test_chart_for_trend_and_none_for_single_lookup():
     result = {"intent": "trend", "facts": facts, "query": {"figure_name": "本年新收政府信息公开申请"}}
     chart = chart_html(result, {})
     assert chart.count("nb-bar-row") == 4
-    assert chart.index("2019年") < chart.index("2020年") < chart.index("2022年")
+    bars = chart.split("</figcaption>")[1]
+    assert bars.index("2019年") < bars.index("2020年") < bars.index("2022年")
+    # The title names the body, the figure and the years.
+    assert "平潭综合实验区管委会 2019–2022年 本年新收政府信息公开申请" in chart.split("</figcaption>")[0]
     assert "width:100.0%" in chart and "未填报" in chart
     assert chart_html({"intent": "lookup", "facts": facts[:1]}, {}) == ""
+    zeros = [dict(f, value="0") for f in facts[:3]]
+    assert chart_html({"intent": "trend", "facts": zeros}, {}) == ""  # never an all-zero chart (issue 11)
     evil = dict(facts[0], report_id="x", agency="<script>alert(1)</script>", year=2019)
     assert "<script>" not in chart_html({"intent": "list", "facts": [evil, facts[1]]}, {})

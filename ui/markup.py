@@ -24,8 +24,8 @@ CSS = """
 .nb-table { border-collapse: collapse; margin: 6px 0 14px 0; font-size: 0.9em; }
 .nb-table th, .nb-table td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
 .nb-table th { background: #f3f4f6; }
-.nb-table td.num { text-align: right; }
-.nb-table td.blank { color: #8c959f; }
+.nb-table td.num { text-align: right; white-space: nowrap; }
+.nb-table td.blank { color: #57606a; }
 .nb-table td.uncertain { background: #fff1c2; }
 .nb-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
 """

@@ -287,9 +287,14 @@ if (!window.__nbPage) {
   new MutationObserver(() => { name(); follow(); }).observe(document.body, {childList: true, subtree: true});
   // A dropdown's list closes when the keyboard leaves it: gradio opens it on any key,
   // Tab included, and leaves it open once the focus has gone.
+  // Only a Tab does this: a click elsewhere is gradio's own business (it closes the list
+  // itself, and an Escape sent then would fight the list the click opens).
+  let tabbed = false;
+  document.addEventListener('keydown', ev => { tabbed = ev.key === 'Tab'; }, true);
+  document.addEventListener('mousedown', () => { tabbed = false; }, true);
   document.addEventListener('focusout', ev => {
     const input = ev.target;
-    if (!(input instanceof HTMLInputElement) || input.getAttribute('role') !== 'combobox') return;
+    if (!tabbed || !(input instanceof HTMLInputElement) || input.getAttribute('role') !== 'combobox') return;
     setTimeout(() => {
       if (document.activeElement !== input && input.getAttribute('aria-expanded') === 'true') {
         input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));

@@ -228,7 +228,11 @@ def test_region_and_level_narrow_the_picker(site, page):
     page.get_by_role("option", name="部门", exact=True).click()
     # the server narrows the picker: wait until it has picked the one report left
     page.wait_for_function("() => (document.querySelector('#nb-meta') || {}).innerText?.includes('科学技术委员会')")
+    page.keyboard.press("Escape")
     page.locator("#nb-report input").click()
+    # the level list closes and the picker's opens (two renders): wait for the picker's options
+    page.wait_for_function("() => { const o = [...document.querySelectorAll('[role=option]')];"
+                           " return o.length > 0 && o.every(e => e.innerText.includes('上海市 · ')); }")
     assert [o.strip().lstrip("✓").strip() for o in page.get_by_role("option").all_inner_texts()] == [
         "上海市 · 部门 — 上海市科学技术委员会 2024年"]
 

@@ -338,12 +338,21 @@ class SQLiteFactStore(FactStore):
 
 
 def open_fact_store(index_dir: str | Path) -> FactStore:
-    """The facts of the build being served at ``index_dir``, read-only.
-
-    The one place that picks the implementation: SQLite over ``<current>/reports.db``.
-    A PostgreSQL store would be returned here when its setting is given (README, "Past
-    one machine"). Raises FileNotFoundError when nothing has been built yet."""
+    """The facts of the build being served at ``index_dir``, read-only. Raises
+    FileNotFoundError when nothing has been built yet."""
     build = layout.current_dir(index_dir)
     if build is None:
         raise FileNotFoundError(f"no index at {index_dir}: build one with scripts/build_index.py")
-    return SQLiteFactStore(store.open_readonly(build))
+    return open_build_facts(build)
+
+
+def open_build_facts(build_dir: str | Path) -> FactStore:
+    """The facts of one build, read-only: the one place that picks the implementation,
+    from what the build recorded (a reader needs no setting). PostgreSQL when the build
+    wrote its facts there (index.pgstore, ``<build>/facts.txt``), else its reports.db."""
+    where = layout.recorded_facts(build_dir)
+    if where is not None:
+        from .pgstore import PostgresFactStore
+
+        return PostgresFactStore(*where)
+    return SQLiteFactStore(store.open_readonly(build_dir))

@@ -185,6 +185,7 @@ def _switch_current(index_dir: Path, build_dir: Path) -> None:
 def _prune_builds(index_dir: Path, keep: set[Path]) -> None:
     for old in layout.builds_dir(index_dir).iterdir():
         if old.resolve() not in keep:
+            store.drop_facts(old)  # its PostgreSQL schema, when it had one
             shutil.rmtree(old, ignore_errors=True)
 
 

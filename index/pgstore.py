@@ -31,6 +31,7 @@ else) with ``default_transaction_read_only``: a reader cannot write, as SQLite's
 from __future__ import annotations
 
 import atexit
+import logging
 import hashlib
 import json
 import re
@@ -45,7 +46,9 @@ from psycopg.types.json import Jsonb
 
 from . import layout, passages
 from .factstore import FactStore, Row
-from .store import StoredFact, StoredMeta, StoredReport, StoredSection, StoreWriter
+from .store import keep_only_passages, StoredFact, StoredMeta, StoredReport, StoredSection, StoreWriter
+
+log = logging.getLogger(__name__)
 
 READ_ROLE = "nianbao_read"
 _PARTIAL = layout.PARTIAL_SUFFIX
@@ -369,6 +372,7 @@ class PostgresWriter(StoreWriter):
                 db.execute(INDEXES)
         finally:
             db.close()
+        keep_only_passages(build_dir)
         passages.connect(layout.store_file(build_dir)).close()  # the build's own file: passages, and its stamp
         _record(build_dir, url, schema)
         writer = cls(url, schema, build_dir)
@@ -558,6 +562,16 @@ class PostgresWriter(StoreWriter):
                             f["unit"], list(f["candidates"] or []))
                  for f in self.db.execute("SELECT * FROM facts WHERE report_id = %s ORDER BY seq", (report_id,))]
         return StoredReport(report_id, meta, sections, facts)
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a pruned build's schema (index.store.drop_facts); logged, not raised, when the
+    server cannot be reached (a later build's prune drops it)."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as db:
+            db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    except psycopg.Error as error:
+        log.warning("could not drop the facts schema %s of a pruned build: %s", schema, error)
 
 
 def _exists(db: psycopg.Connection, schema: str) -> bool:

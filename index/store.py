@@ -521,6 +521,32 @@ def open_writer(build_dir: str | Path, facts_url: str | None = None,
     return SQLiteWriter(build_dir)
 
 
+def keep_only_passages(build_dir: str | Path) -> None:
+    """A build whose facts go elsewhere (PostgreSQL): its reports.db keeps the passages
+    (index.passages) and loses the tables of a served SQLite build it was copied from, so
+    that a later SQLite build starts empty instead of from stale facts."""
+    path = Path(build_dir) / DB_NAME
+    if not path.exists():
+        return
+    db = sqlite3.connect(path)
+    try:
+        for table in ("facts", "sections", "checks", "rejects", "build_info", "file_stats", "reports"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.commit()
+    finally:
+        db.close()
+
+
+def drop_facts(build_dir: str | Path) -> None:
+    """A build being pruned: drop its facts when they are elsewhere than in its directory
+    (its PostgreSQL schema); a server that cannot be reached is left for a later build."""
+    where = layout.recorded_facts(build_dir) if layout.facts_file(build_dir).exists() else None
+    if where is not None:
+        from .pgstore import drop_schema
+
+        drop_schema(*where)
+
+
 def reopen_writer(build_dir: str | Path) -> StoreWriter:
     """The writer of a build in progress, where ``open_writer`` put its facts."""
     if layout.facts_file(build_dir).exists():

@@ -10,6 +10,11 @@ whose content hash changed, drops reports whose file is gone, and only then poin
 ``current`` at it (an atomic rename). A build that crashes or is interrupted leaves
 ``current`` and what it serves untouched.
 
+The build writes through ``index.store.open_writer`` (a ``StoreWriter``): the build's
+reports.db, or with ``facts_url`` (``NIANBAO_FACTS_URL``) a PostgreSQL schema of its own
+holding a copy of the served build's facts (index.pgstore); the writer is sealed before
+the switch and drops the facts of the pruned builds after it.
+
 Staff metadata overrides (``metadata_file``, see index.metadata.read_overrides) are
 applied to each report as it is parsed, before it is stored or passed to the stages.
 ``build_info`` records the file, its sha256 and every report it changed

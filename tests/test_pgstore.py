@@ -246,6 +246,25 @@ def test_integrity_says_when_the_facts_schema_is_gone(tmp_path, postgres_url):
     assert problem and "PostgreSQL" in problem
 
 
+def test_api_says_503_when_the_facts_schema_is_gone(tmp_path, postgres_url):
+    from fastapi.testclient import TestClient
+
+    from web.api.app import create_app
+    from web.api.keys import KeyStore
+
+    index = tmp_path / "index"
+    build(_inputs(tmp_path, [DATA / f"{JIAOCHA}.txt"]), index, progress=False, facts_url=postgres_url)
+    keys = tmp_path / "keys.db"
+    key = KeyStore(keys).create("t")
+    with TestClient(create_app(index, Settings(), keys_file=keys, rate_limit=0)) as client:
+        assert client.get(f"/api/reports/{JIAOCHA}", headers={"X-API-Key": key}).status_code == 200
+        with psycopg.connect(postgres_url, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {_served_schema(index)} CASCADE")
+        r = client.get(f"/api/reports/{JIAOCHA}", headers={"X-API-Key": key})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "index_unavailable"
+        assert "PostgreSQL" in r.json()["error"]["message"]
+
+
 def test_the_setting_selects_postgresql_and_refuses_other_urls():
     assert Settings.from_env({"NIANBAO_FACTS_URL": " postgresql://u@db:5432/nianbao "}).facts_url == \
         "postgresql://u@db:5432/nianbao"

@@ -189,7 +189,7 @@ class PostgresFactStore(FactStore):
 
     def __init__(self, url: str, schema: str):
         self._pool = reader_pool(url)
-        self.db = self._pool.getconn()
+        self.db = self._pool.getconn(timeout=10)
         try:
             if self.db.schema != schema:
                 self.db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))

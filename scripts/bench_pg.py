@@ -14,6 +14,9 @@ server), and prints for each store:
 * ``qa.answer`` latency and accuracy on scripts/bench_scale.py's question set
   (structured, text, follow-up; text answers from BM25: no vectors), ``--runs`` times,
   the stores taking turns; p50/p95 per run, and the median run's;
+* incremental rebuild after one report changed (a line appended to one text file,
+  taken away again at the end), ``--incremental-runs`` times, the stores taking turns:
+  SQLite copies the served build directory, PostgreSQL the served schema;
 * ``/api/facts`` over all townships (one figure, ``level=township``; in-process
   FastAPI app, an API key, the rate limit off): median and p95 of ``--facts-runs``.
 
@@ -27,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -85,6 +89,28 @@ def facts_latency(index_dir: Path, runs: int) -> dict:
             "runs": runs}
 
 
+def incremental(corpus: Path, indexes: dict[str, Path], url: str, runs: int) -> dict[str, dict]:
+    """Seconds to rebuild after one file changed, per store (median and every run)."""
+    from index.build import build
+    from index.retrieval_stage import RetrievalStage
+
+    victim = sorted(corpus.glob("*.txt"))[0]
+    original = victim.read_bytes()
+    seconds: dict[str, list[float]] = {store: [] for store in STORES}
+    try:
+        for i in range(runs):
+            victim.write_bytes(original + b"\n" * (i + 1))
+            for store in STORES:
+                t0 = time.perf_counter()
+                summary = build(corpus, indexes[store], progress=False, stages=[RetrievalStage(dense=False)],
+                                facts_url=url if store == "postgres" else None)
+                seconds[store].append(round(time.perf_counter() - t0, 2))
+                assert len(summary.reports) == 1, summary.reports
+    finally:
+        victim.write_bytes(original)
+    return {store: {"median_s": statistics.median(v), "runs_s": v} for store, v in seconds.items()}
+
+
 def question_runs(queries: list[dict], index_dir: Path) -> dict:
     results, _ = bench_scale.run_ours(queries, index_dir)
     return bench_scale.summarise(results)
@@ -97,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--facts-url", help="a PostgreSQL server (default: a throw-away cluster in a temp dir)")
     ap.add_argument("--runs", type=int, default=3, help="runs of the question set per store (default 3)")
     ap.add_argument("--facts-runs", type=int, default=20, help="/api/facts requests per store (default 20)")
+    ap.add_argument("--incremental-runs", type=int, default=3, help="one-report rebuilds per store (default 3)")
     ap.add_argument("--structured", type=int, default=200)
     ap.add_argument("--text", type=int, default=100)
     ap.add_argument("--follow-ups", type=int, default=100)
     ap.add_argument("--json", help="write every number to this file")
     args = ap.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the cluster on the way out
     cluster = None
     url = args.facts_url
     if url is None:
@@ -131,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         for store in STORES:
             out["stores"][store]["questions"] = runs[store]
             out["stores"][store]["facts_api"] = facts_latency(indexes[store], args.facts_runs)
+        if args.incremental_runs:
+            print("incremental rebuilds …", file=sys.stderr, flush=True)
+            for store, figures in incremental(Path(args.corpus), indexes, url, args.incremental_runs).items():
+                out["stores"][store]["incremental"] = figures
     finally:
         if cluster is not None:
             cluster.stop()
@@ -160,6 +192,12 @@ def print_report(out: dict) -> None:
             mid = sorted(per_run, key=lambda r: r["p50_ms"])[len(per_run) // 2]
             print(f"| {store} | {kind} | {mid['n']} | {mid['correct']} | **{mid['p50_ms']:.2f}** "
                   f"({', '.join(f'{p:.2f}' for p in p50s)}) | {mid['p95_ms']:.2f} |")
+    if all("incremental" in s for s in out["stores"].values()):
+        print("\n| store | one report changed: rebuild s, median | runs |")
+        print("| --- | --- | --- |")
+        for store, s in out["stores"].items():
+            inc = s["incremental"]
+            print(f"| {store} | **{inc['median_s']:.2f}** | {', '.join(f'{x:.2f}' for x in inc['runs_s'])} |")
     print("\n| store | /api/facts over all townships | rows | p50 ms | p95 ms |")
     print("| --- | --- | --- | --- | --- |")
     for store, s in out["stores"].items():

@@ -390,14 +390,13 @@ class PostgresWriter(StoreWriter):
         self.db.commit()
 
     def close(self) -> None:
-        if not self.db.closed:
-            self.db.rollback()
-            self.db.close()
+        self.db.close()  # what was not committed is rolled back
 
     def abandon(self) -> None:
+        """The build failed: its schema goes (left to the next build's prune when the
+        server cannot be reached; the build's own error is what the caller sees)."""
         self.close()
-        with psycopg.connect(self.url, autocommit=True) as db:
-            db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+        drop_schema(self.url, self.schema)
 
     def seal(self) -> None:
         """Statistics for the planner; the serving role may read the schema."""

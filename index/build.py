@@ -346,10 +346,10 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         summary.total_reports = db.report_count()
         db.keep_rejects({source for source, _ in summary.rejected})  # files gone, or readable now
         db.set_info(built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
-                       report_count=summary.total_reports, parser_version=PARSER_VERSION,
-                       metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
-                       metadata_sha256=overrides.sha256 if overrides else "",
-                       metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))
+                    report_count=summary.total_reports, parser_version=PARSER_VERSION,
+                    metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
+                    metadata_sha256=overrides.sha256 if overrides else "",
+                    metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))
         if overrides:
             summary.overrides_unmatched = [row.describe() for row in _unmatched(db, overrides, overridden)]
         db.commit()

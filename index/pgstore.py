@@ -148,7 +148,8 @@ def reader_pool(url: str):
         if url not in _pools:
             _pools[url] = ConnectionPool(url, min_size=1, max_size=8, connection_class=_ReadConnection,
                                          kwargs={"autocommit": True, "row_factory": dict_row},
-                                         configure=_configure, open=True, name="nianbao-facts")
+                                         configure=_configure, check=ConnectionPool.check_connection,
+                                         open=True, name="nianbao-facts")  # check: a restarted server reconnects
         return _pools[url]
 
 

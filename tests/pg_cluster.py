@@ -71,6 +71,7 @@ class PostgresCluster:
             options = " ".join([f"-p {port}", "-c listen_addresses=127.0.0.1",
                                 f"-c unix_socket_directories={self.dir}"] +
                                [f"-c {k}={v}" for k, v in self.settings.items()])
+            self._options = options
             self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "server.log"), "-o", options, "-w",
                       "-t", "60", "start")
         except subprocess.CalledProcessError as error:
@@ -80,6 +81,13 @@ class PostgresCluster:
             raise RuntimeError(f"PostgreSQL did not start: {detail}") from error
         self.url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
         return self.url
+
+    def restart(self) -> None:
+        """Stop the server (dropping every connection) and start it again on the same port."""
+        data = str(self.dir / "data")
+        self._run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+        self._run("pg_ctl", "-D", data, "-l", str(self.dir / "server.log"), "-o", self._options, "-w", "-t", "60",
+                  "start")
 
     def stop(self) -> None:
         if self.dir is None:

@@ -265,6 +265,23 @@ def test_api_says_503_when_the_facts_schema_is_gone(tmp_path, postgres_url):
         assert "PostgreSQL" in r.json()["error"]["message"]
 
 
+def test_readers_reconnect_after_the_server_restarts(tmp_path):
+    from pg_cluster import PostgresCluster
+
+    index = tmp_path / "index"
+    cluster = PostgresCluster()  # its own server: the session's stays up for the other tests
+    url = cluster.start()
+    try:
+        build(_inputs(tmp_path, [DATA / f"{JIAOCHA}.txt"]), index, progress=False, facts_url=url)
+        with open_fact_store(index) as facts:
+            assert facts.report_count() == 1  # the pooled connection is made
+        cluster.restart()  # … and dropped by the server
+        with open_fact_store(index) as facts:  # the pool's check replaces it
+            assert facts.report_count() == 1
+    finally:
+        cluster.stop()
+
+
 def test_the_setting_selects_postgresql_and_refuses_other_urls():
     assert Settings.from_env({"NIANBAO_FACTS_URL": " postgresql://u@db:5432/nianbao "}).facts_url == \
         "postgresql://u@db:5432/nianbao"

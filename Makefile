@@ -12,7 +12,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: run test setup browser axe clean
+.PHONY: run test setup browser axe postgres clean
 
 # The stamp is rebuilt when pyproject.toml changes, so `make` re-installs only then.
 $(VENV)/.installed: pyproject.toml
@@ -36,13 +36,23 @@ axe:
 	@test -f var/axe-core/node_modules/axe-core/axe.min.js || \
 	  npm install --prefix var/axe-core --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 
+# The PostgreSQL facts tests start a throw-away cluster with Debian's server binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" -ne 0 ] && command -v sudo || true ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+
 run: setup
 	$(BIN)/python scripts/build_index.py --input data --index $(INDEX)
 	@echo "Serving on http://$(HOST):$(PORT)/ (web page), http://$(HOST):$(PORT)/docs (API); Ctrl-C stops"
 	$(BIN)/python -m qa serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: setup browser axe
+# The suites that read the facts store run a second time with the facts in PostgreSQL.
+PG_TESTS := tests/test_factstore.py tests/test_qa.py tests/test_any_body.py tests/test_api.py tests/test_web.py
+
+test: setup browser axe postgres
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --facts postgres $(PG_TESTS)
 
 clean:
 	rm -rf var

@@ -10,6 +10,11 @@ whose content hash changed, drops reports whose file is gone, and only then poin
 ``current`` at it (an atomic rename). A build that crashes or is interrupted leaves
 ``current`` and what it serves untouched.
 
+The build writes through ``index.store.open_writer`` (a ``StoreWriter``): the build's
+reports.db, or with ``facts_url`` (``NIANBAO_FACTS_URL``) a PostgreSQL schema of its own
+holding a copy of the served build's facts (index.pgstore); the writer is sealed before
+the switch and drops the facts of the pruned builds after it.
+
 Staff metadata overrides (``metadata_file``, see index.metadata.read_overrides) are
 applied to each report as it is parsed, before it is stored or passed to the stages.
 ``build_info`` records the file, its sha256 and every report it changed
@@ -185,6 +190,7 @@ def _switch_current(index_dir: Path, build_dir: Path) -> None:
 def _prune_builds(index_dir: Path, keep: set[Path]) -> None:
     for old in layout.builds_dir(index_dir).iterdir():
         if old.resolve() not in keep:
+            store.drop_facts(old)  # its PostgreSQL schema, when it had one
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -206,7 +212,7 @@ class BuildStage:
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
           stages: list[BuildStage] | None = None, metadata_file: str | Path | None = None,
-          limits: FileLimits | None = None, ocr: str = "auto") -> BuildSummary:
+          limits: FileLimits | None = None, ocr: str = "auto", facts_url: str | None = None) -> BuildSummary:
     """Index every supported file under `input_dir` into `index_dir`.
 
     ``stages`` run for each new, changed or removed report, and once at the end,
@@ -214,8 +220,9 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
     (index.metadata.read_overrides); a bad one raises MetadataFileError before
     anything is written. ``limits``: the per-file limits (index.settings ``limits``;
     default FileLimits()). ``ocr``: "auto" reads the PDF pages without text by OCR,
-    "force" every PDF page, "off" none (index.load_pdf). BuildLocked when another build
-    of ``index_dir`` is running."""
+    "force" every PDF page, "off" none (index.load_pdf). ``facts_url``: the facts go to
+    PostgreSQL (index.settings ``facts_url``; index.pgstore), else to the build's
+    reports.db. BuildLocked when another build of ``index_dir`` is running."""
     from .ocr import check_mode
 
     check_mode(ocr)
@@ -225,11 +232,12 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
         raise FileNotFoundError(f"input folder {input_dir} does not exist")
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with _BuildLock(Path(index_dir)), ParseWorker(limits) as worker:
-        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker, overrides, ocr)
+        return _build(Path(input_dir).resolve(), Path(index_dir), progress, stages or [], worker, overrides, ocr,
+                      facts_url)
 
 
 def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildStage],
-           worker: ParseWorker, overrides: Overrides | None, ocr: str) -> BuildSummary:
+           worker: ParseWorker, overrides: Overrides | None, ocr: str, facts_url: str | None) -> BuildSummary:
     started = time.perf_counter()
     clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
     previous = current_dir(index_dir)
@@ -243,11 +251,11 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     else:
         partial.mkdir(parents=True)
     summary = BuildSummary(str(index_dir), "")
-    db = store.connect(partial)
+    db = store.open_writer(partial, facts_url, previous)  # the writer for this build (index.store.StoreWriter)
     try:
-        known = store.reports_by_source(db)
-        hashed = store.file_stats(db)
-        previous_info = store.info(db)
+        known = db.reports_by_source()
+        hashed = db.file_stats()
+        previous_info = db.info()
         overridden: dict[str, dict] = json.loads(previous_info.get("metadata_overridden") or "{}")
         reread = _reread_for_overrides(db, previous_info, overrides, overridden)
         if previous_info.get("parser_version", "") != PARSER_VERSION:
@@ -255,10 +263,10 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         files, refused = find_files(input_dir)
         for path, reason in refused:
             summary.rejected.append((str(path.relative_to(input_dir)), reason))
-            store.save_reject(db, *summary.rejected[-1])
+            db.save_reject(*summary.rejected[-1])
         seen: set[str] = set()
         # bodies whose set of reports changed: index.crossyear decides their cells again
-        bodies = store.bodies_by_id(db)
+        bodies = db.bodies_by_id()
         touched: set[str] = set()
         added: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
@@ -268,7 +276,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             source = str(path.relative_to(input_dir)) if path != input_dir else path.name
             if not is_supported(path):
                 summary.rejected.append((source, f"unsupported file type {path.suffix or '(none)'}"))
-                store.save_reject(db, source, summary.rejected[-1][1])
+                db.save_reject(source, summary.rejected[-1][1])
                 continue
             seen.add(source)
             t0 = time.perf_counter()
@@ -284,10 +292,10 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             except IngestError as error:
                 clock["parse"] += time.perf_counter() - t0
                 summary.rejected.append((source, error.reason))
-                store.save_reject(db, source, error.reason)
+                db.save_reject(source, error.reason)
                 if source in known:  # the file changed into something unreadable
                     touched.add(bodies.get(known[source][0]))
-                    store.delete_report(db, known[source][0])
+                    db.delete_report(known[source][0])
                     db.commit()  # stages open the store with their own connection
                     for stage in stages:
                         stage.remove_report(known[source][0], partial)
@@ -305,7 +313,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             used_ids.add(parsed.id)
             touched |= {bodies.get(parsed.id), parsed.meta.body}
             added.add(parsed.id)
-            store.save_report(db, parsed)
+            db.save_report(parsed)
             db.commit()
             clock["store"] += time.perf_counter() - t1
             for stage in stages:
@@ -313,12 +321,12 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             summary.reports.append(ReportSummary(
                 parsed.id, source, parsed.tables_found, len(parsed.facts),
                 parsed.uncertain_cells, len(parsed.failed_checks), len(parsed.ocr_pages)))
-        store.forget_file_stats(db, [s for s in hashed if s not in seen])
+        db.forget_file_stats([s for s in hashed if s not in seen])
         for source, (rid, _) in known.items():
             if source not in seen:
                 overridden.pop(source, None)
                 touched.add(bodies.get(rid))
-                store.delete_report(db, rid)
+                db.delete_report(rid)
                 db.commit()
                 for stage in stages:
                     stage.remove_report(rid, partial)
@@ -334,30 +342,34 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                 stage.refresh_report(rid, partial)
         for rs in summary.reports:
             if rs.id in refreshed:
-                rs.uncertain = store.uncertain_count(db, rs.id)
-        summary.total_reports = store.report_count(db)
-        store.keep_rejects(db, {source for source, _ in summary.rejected})  # files gone, or readable now
-        store.set_info(db, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
-                       report_count=summary.total_reports, parser_version=PARSER_VERSION,
-                       metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
-                       metadata_sha256=overrides.sha256 if overrides else "",
-                       metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))
+                rs.uncertain = db.uncertain_count(rs.id)
+        summary.total_reports = db.report_count()
+        db.keep_rejects({source for source, _ in summary.rejected})  # files gone, or readable now
+        db.set_info(built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), input_dir=str(input_dir),
+                    report_count=summary.total_reports, parser_version=PARSER_VERSION,
+                    metadata_file=str(Path(overrides.path).resolve()) if overrides else "",
+                    metadata_sha256=overrides.sha256 if overrides else "",
+                    metadata_overridden=json.dumps(overridden, ensure_ascii=False, sort_keys=True))
         if overrides:
             summary.overrides_unmatched = [row.describe() for row in _unmatched(db, overrides, overridden)]
         db.commit()
         for stage in stages:
             stage.finish(partial)
         _compact(db)
+        db.seal()
     except BaseException:
-        db.close()
+        db.abandon()
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
         raise
-    db.close()
-    store.sync_to_disk(partial)
     final = partial.with_name(build_id)
     os.rename(partial, final)
     _switch_current(index_dir, final)
-    _prune_builds(index_dir, keep={final.resolve()} | ({previous.resolve()} if previous else set()))
+    kept = {final.resolve()} | ({previous.resolve()} if previous else set())
+    _prune_builds(index_dir, keep=kept)
+    try:
+        db.prune(kept)
+    finally:
+        db.close()
     summary.build_dir = str(final)
     summary.seconds = time.perf_counter() - started
     for stage in stages:
@@ -368,7 +380,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     return summary
 
 
-def _reread_for_overrides(db: sqlite3.Connection, info: dict[str, str], overrides: Overrides | None,
+def _reread_for_overrides(db: store.StoreWriter, info: dict[str, str], overrides: Overrides | None,
                           overridden: dict[str, dict]) -> set[str]:
     """Unchanged files to read again because the override file changed since the last
     build: those it overrode then (to undo) and those it overrides now."""
@@ -377,30 +389,30 @@ def _reread_for_overrides(db: sqlite3.Connection, info: dict[str, str], override
     reread = set(overridden)
     if overrides:
         # A report not overridden before is stored with the body it was read with.
-        reread |= {source for source, body in store.sources_and_bodies(db) if overrides.matches(source, body)}
+        reread |= {source for source, body in db.sources_and_bodies() if overrides.matches(source, body)}
     return reread
 
 
-def _unmatched(db: sqlite3.Connection, overrides: Overrides, overridden: dict[str, dict]):
-    rows = store.sources_and_bodies(db)
+def _unmatched(db: store.StoreWriter, overrides: Overrides, overridden: dict[str, dict]):
+    rows = db.sources_and_bodies()
     bodies = {body for _, body in rows} | {c["body"][0] for c in overridden.values() if "body" in c}
     return overrides.unmatched({source for source, _ in rows}, bodies)
 
 
-def _compact(db: sqlite3.Connection) -> None:
+def _compact(db: store.StoreWriter) -> None:
     """VACUUM the build's store when removed reports left a fifth of it as free pages
     (it is copied by every later build)."""
-    store.compact(db, VACUUM_FREE_SHARE)
+    db.compact(VACUUM_FREE_SHARE)
 
 
-def _content_hash(db: sqlite3.Connection, path: Path, source: str, recorded: tuple | None) -> str:
+def _content_hash(db: store.StoreWriter, path: Path, source: str, recorded: tuple | None) -> str:
     """The file's sha256, read again only when its size or mtime changed since it was
     last hashed (what rsync and make trust too)."""
     st = path.stat()
     if recorded is not None and recorded[:2] == (st.st_size, st.st_mtime_ns):
         return recorded[2]
     digest = file_hash(path)
-    store.record_file_stat(db, source, st.st_size, st.st_mtime_ns, digest)
+    db.record_file_stat(source, st.st_size, st.st_mtime_ns, digest)
     return digest
 
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 
-from . import store, template as T
+from . import template as T
+from .store import StoreWriter
 from .runtogether import split_run
 
 REASON = "cross-year"
@@ -39,7 +39,7 @@ MAX_PAIRS = 20000  # readings compared per row pair (a 10-digit run has a few hu
 Reading = tuple[str | None, ...]
 
 
-def settle_body(db: sqlite3.Connection, body: str) -> set[str]:
+def settle_body(db: StoreWriter, body: str) -> set[str]:
     """Re-decide the cross-year cells of one body's reports; the ids of the reports
     whose facts changed (the caller commits). Only templates with ``carried`` columns
     (index.template: the 2019 one) have the identity; a pair is always one template."""
@@ -50,8 +50,8 @@ def settle_body(db: sqlite3.Connection, body: str) -> set[str]:
     return changed
 
 
-def _settle_template(db: sqlite3.Connection, body: str, template: T.Template) -> set[str]:
-    reports = store.reports_of_body(db, body, template.version)
+def _settle_template(db: StoreWriter, body: str, template: T.Template) -> set[str]:
+    reports = db.reports_of_body(body, template.version)
     changed = _undo(db, [r["id"] for r in reports])
     by_year: dict[int, list[str]] = {}
     for r in reports:
@@ -64,13 +64,13 @@ def _settle_template(db: sqlite3.Connection, body: str, template: T.Template) ->
     return changed
 
 
-def _undo(db: sqlite3.Connection, report_ids: list[str]) -> set[str]:
-    return store.unsettle(db, report_ids, REASON)
+def _undo(db: StoreWriter, report_ids: list[str]) -> set[str]:
+    return db.unsettle(report_ids, REASON)
 
 
-def _row(db: sqlite3.Connection, report_id: str, spec: T.RowSpec) -> tuple[list[sqlite3.Row], list[Reading]]:
+def _row(db: StoreWriter, report_id: str, spec: T.RowSpec) -> tuple[list, list[Reading]]:
     """The row's facts in column order and the readings they allow ([] = unreadable)."""
-    facts = store.row_facts(db, report_id, T.ACTIVE, spec.key)
+    facts = db.row_facts(report_id, T.ACTIVE, spec.key)
     cells = [facts.get(c) for c in spec.columns]
     if any(f is None for f in cells):
         return [], []
@@ -96,7 +96,7 @@ def _keeps(before: Reading, after: Reading) -> bool:
     return abs(float(before[0]) + float(before[1]) - float(after[0])) < 1e-9
 
 
-def _settle_pair(db: sqlite3.Connection, template: T.Template, first: str, second: str) -> set[str]:
+def _settle_pair(db: StoreWriter, template: T.Template, first: str, second: str) -> set[str]:
     previous, change = template.carried
     rows = []
     evidence = False
@@ -129,6 +129,6 @@ def _settle_pair(db: sqlite3.Connection, template: T.Template, first: str, secon
                 why = (f"{REASON}: the only reading of {fact['raw']!r} for which the {template.version}-format "
                        f"identity next year's {previous} = {previous} + {change} holds with report {other} "
                        f"(the identity holds for every readable row of the two reports)")
-                store.settle(db, fact["report_id"], T.ACTIVE, spec.key, fact["col"], value, why)
+                db.settle(fact["report_id"], T.ACTIVE, spec.key, fact["col"], value, why)
                 changed.add(fact["report_id"])
     return changed

@@ -6,21 +6,18 @@ the structured index, behind one interface.
         store.cells(["000_8d3f9a9668695af1"], "依申请")
 
 ``FactStore`` is the contract; ``SQLiteFactStore`` reads ``reports.db`` (schema in
-``index.store``) and is what every build serves today. ``open_fact_store`` is the one
-place that picks the implementation: a PostgreSQL store (README, "Past one machine")
-would subclass ``FactStore``, write each method's query in its own dialect and be
-chosen there from a setting. The callers in ``qa/`` and ``ui/`` stay as they are, but for
-their catalog caches, which key on ``reports.db``'s mtime.
+``index.store``), ``index.pgstore.PostgresFactStore`` a build's PostgreSQL schema (the
+setting ``facts_url``). ``open_build_facts`` is the one place that picks the
+implementation, from what the build recorded (``<build>/facts.txt``): readers need no
+setting. The callers in ``qa/`` and ``ui/`` are the same for both.
 
 Rows are read by column name (``row["value"]``): ``sqlite3.Row`` here, psycopg's
 ``dict_row`` in PostgreSQL. Methods that take report ids ask for all of them in one
 query, never one per report: structured answers stay a few milliseconds.
 
-The write side stays in ``index.store`` (``save_report``, ``delete_report``,
-``save_reject``, ``set_info``), which ``index.build`` calls on its own copy of the
-store, one commit per report, before switching ``current``. A PostgreSQL writer would
-implement those four functions against the build's staging schema and make the switch
-of ``current`` also switch the schema readers use.
+The write side is ``index.store.StoreWriter`` (``SQLiteWriter``, ``PostgresWriter``):
+``index.build`` writes its own copy of the store (a new reports.db or a new schema), one
+commit per report, before switching ``current``.
 """
 
 from __future__ import annotations
@@ -338,12 +335,21 @@ class SQLiteFactStore(FactStore):
 
 
 def open_fact_store(index_dir: str | Path) -> FactStore:
-    """The facts of the build being served at ``index_dir``, read-only.
-
-    The one place that picks the implementation: SQLite over ``<current>/reports.db``.
-    A PostgreSQL store would be returned here when its setting is given (README, "Past
-    one machine"). Raises FileNotFoundError when nothing has been built yet."""
+    """The facts of the build being served at ``index_dir``, read-only. Raises
+    FileNotFoundError when nothing has been built yet."""
     build = layout.current_dir(index_dir)
     if build is None:
         raise FileNotFoundError(f"no index at {index_dir}: build one with scripts/build_index.py")
-    return SQLiteFactStore(store.open_readonly(build))
+    return open_build_facts(build)
+
+
+def open_build_facts(build_dir: str | Path) -> FactStore:
+    """The facts of one build, read-only: the one place that picks the implementation,
+    from what the build recorded (a reader needs no setting). PostgreSQL when the build
+    wrote its facts there (index.pgstore, ``<build>/facts.txt``), else its reports.db."""
+    where = layout.recorded_facts(build_dir)
+    if where is not None:
+        from .pgstore import PostgresFactStore
+
+        return PostgresFactStore(*where)
+    return SQLiteFactStore(store.open_readonly(build_dir))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import store
+from . import layout, store
 from .layout import current_dir
 
 # Every table the serving path reads: a truncated file fails on the first page it lacks.
@@ -26,6 +26,8 @@ def index_problem(index_dir: str | Path, thorough: bool = False) -> str | None:
     if build is None:
         return f"no index at {index_dir}: build one with scripts/build_index.py"
     path = Path(build) / store.DB_NAME
+    if layout.facts_file(build).exists():
+        return _facts_problem(build)
     if not path.is_file():
         return f"the index's store {path.name} is missing from {Path(build).name}"
     try:
@@ -43,4 +45,22 @@ def index_problem(index_dir: str | Path, thorough: bool = False) -> str | None:
         return f"the index's store {path.name} is damaged or not a database ({error})"
     finally:
         db.close()
+    return None
+
+
+def _facts_problem(build: Path) -> str | None:
+    """The build's facts are in PostgreSQL (index.pgstore): can its schema be read?"""
+    import psycopg
+
+    from .factstore import open_build_facts
+
+    try:
+        with open_build_facts(build) as facts:
+            facts.report_count()
+            facts.build_info()
+            facts.has_column("", "", "")
+            facts.sections([""])
+            facts.failed_checks([""])
+    except (psycopg.Error, OSError, ValueError) as error:  # server gone, schema dropped, no access
+        return f"the index's facts in PostgreSQL cannot be read ({str(error).strip() or type(error).__name__})"
     return None

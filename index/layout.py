@@ -8,6 +8,8 @@
         chroma/                     the passage vectors (index.vectors), with
           model.txt                 the embedding model and passage version used
           collection.txt            the Chroma-server collection, when one is used
+        facts.txt                   the PostgreSQL schema and URL of its facts, when
+                                    they are there (index.pgstore; else in reports.db)
       builds/<id>.partial/          a build in progress (renamed when done)
       embeddings.db                 the embedding cache shared by all builds
       .build.lock                   held by the build running (one at a time)
@@ -17,6 +19,7 @@ Everything else asks this module for a path; no other module spells these names.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 CURRENT = "current"
@@ -28,6 +31,7 @@ CHROMA_DIR = "chroma"
 MODEL_FILE = "model.txt"
 COLLECTION_FILE = "collection.txt"
 EMBED_CACHE = "embeddings.db"
+FACTS_FILE = "facts.txt"
 BUILD_LOCK = ".build.lock"
 
 
@@ -69,3 +73,20 @@ def model_file(build_dir: str | Path) -> Path:
 
 def embed_cache(index_dir: str | Path) -> Path:
     return Path(index_dir) / EMBED_CACHE
+
+
+def facts_file(build_dir: str | Path) -> Path:
+    return Path(build_dir) / FACTS_FILE
+
+
+def recorded_facts(build_dir: str | Path) -> tuple[str, str] | None:
+    """(PostgreSQL URL, schema) where a build wrote its facts (index.pgstore), or None:
+    they are in its reports.db."""
+    marker = facts_file(build_dir)
+    if not marker.exists():
+        return None
+    schema, _, url = marker.read_text(encoding="utf-8").partition("\n")
+    schema, url = schema.strip(), url.strip()
+    if not re.fullmatch(r"nianbao_[a-z0-9_]+", schema) or not url:
+        raise ValueError(f"{marker} names no facts schema and URL ({schema!r})")
+    return url, schema

@@ -280,11 +280,15 @@ def delete_all(db: sqlite3.Connection) -> None:
     db.execute("DELETE FROM passages")
 
 
-def delete_orphans(db: sqlite3.Connection) -> None:
-    """Passages of reports the store no longer has (e.g. after a failed earlier stage)."""
-    db.execute("DELETE FROM passages WHERE report_id NOT IN (SELECT id FROM reports)")
+def delete_orphans(db: sqlite3.Connection, report_ids: list[str]) -> None:
+    """Passages of reports the store no longer has (e.g. after a failed earlier stage);
+    ``report_ids``: the reports it has (the facts may be in another database)."""
+    keep = set(report_ids)
+    gone = [r[0] for r in db.execute("SELECT DISTINCT report_id FROM passages") if r[0] not in keep]
+    db.executemany("DELETE FROM passages WHERE report_id = ?", [(rid,) for rid in gone])
 
 
-def reports_without_passages(db: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT id FROM reports WHERE id NOT IN (SELECT DISTINCT report_id FROM passages)")]
+def reports_without_passages(db: sqlite3.Connection, report_ids: list[str]) -> list[str]:
+    """Those of ``report_ids`` (the store's reports) that have no passages."""
+    have = {r[0] for r in db.execute("SELECT DISTINCT report_id FROM passages")}
+    return [rid for rid in report_ids if rid not in have]

@@ -161,11 +161,8 @@ class RetrievalStage(BuildStage):
         (HNSW only marks them), so the collection is remade from the embedding cache."""
         if not self.removed:
             return False
-        db = passages.connect(build_dir / store.DB_NAME)
-        try:
-            remaining = store.report_count(db)
-        finally:
-            db.close()
+        with store.reopen_writer(build_dir) as facts:
+            remaining = facts.report_count()
         return self.removed / (remaining + self.removed) >= REBUILD_REMOVED_SHARE
 
     def _remake_collection(self, build_dir: Path) -> None:
@@ -197,16 +194,18 @@ class RetrievalStage(BuildStage):
             passages.delete_all(db)
             db.commit()
             db.close()
-        db = passages.connect(build_dir / store.DB_NAME)
-        try:
-            passages.delete_orphans(db)
-            db.commit()
-            # reports indexed before this stage existed (or by another model): redo from the store
-            missing = passages.reports_without_passages(db)
-        finally:
-            db.close()
-        for report_id in missing:
-            self.add_report(report_from_store(build_dir, report_id), build_dir)
+        with store.reopen_writer(build_dir) as facts:
+            report_ids = facts.report_ids()
+            db = passages.connect(build_dir / store.DB_NAME)
+            try:
+                passages.delete_orphans(db, report_ids)
+                db.commit()
+                # reports indexed before this stage existed (or by another model): redo from the store
+                missing = passages.reports_without_passages(db, report_ids)
+            finally:
+                db.close()
+            for report_id in missing:
+                self.add_report(facts.load_report(report_id), build_dir)
         self._flush()
         if self.dense and self.changed is not None and self._mostly_removed(build_dir):
             self._remake_collection(build_dir)
@@ -221,7 +220,6 @@ class RetrievalStage(BuildStage):
         with self._timed("lexical"):
             db = passages.connect(build_dir / store.DB_NAME)
             try:
-                report_ids = store.report_ids(db)
                 self.lexical_shards_rebuilt += lexical.update(
                     build_dir, report_ids, lambda ids: passages.load_passages(db, ids), self.changed)
             finally:
@@ -232,11 +230,8 @@ class RetrievalStage(BuildStage):
 
 def report_from_store(build_dir: Path, report_id: str) -> store.StoredReport:
     """A stored report, read back (what passages_for reads) without parsing its file."""
-    db = store.connect(build_dir)
-    try:
-        return store.load_report(db, report_id)
-    finally:
-        db.close()
+    with store.reopen_writer(build_dir) as facts:
+        return facts.load_report(report_id)
 
 
 def cache_path(build_dir: Path) -> Path:

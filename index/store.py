@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,3 +329,228 @@ def load_report(db: sqlite3.Connection, report_id: str) -> StoredReport:
                         f["page"], f["unit"], json.loads(f["candidates"]) if f["candidates"] else [])
              for f in db.execute("SELECT * FROM facts WHERE report_id = ? ORDER BY rowid", (report_id,))]
     return StoredReport(report_id, meta, sections, facts)
+
+
+# ---------------------------------------------------------------- the build's writer
+class StoreWriter(ABC):
+    """What a build (index.build, index.crossyear, index.retrieval_stage) writes and reads
+    back, whichever database holds the facts: ``SQLiteWriter`` (the functions above, on
+    the build's reports.db) or ``index.pgstore.PostgresWriter`` (the build's own schema).
+    ``open_writer`` gives the one for a new build, ``reopen_writer`` the one a build
+    directory records (for a stage that runs while the build writes)."""
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close without committing what is pending."""
+
+    def abandon(self) -> None:
+        """The build failed: close, and throw away what only this build wrote."""
+        self.close()
+
+    def seal(self) -> None:
+        """Make the build's facts ready to serve (before ``current`` switches to it)."""
+
+    def prune(self, keep: set[Path]) -> None:
+        """Drop the facts of this index's builds other than these build directories."""
+
+    @abstractmethod
+    def compact(self, free_share: float) -> bool: ...
+
+    @abstractmethod
+    def save_report(self, parsed) -> None: ...
+
+    @abstractmethod
+    def delete_report(self, report_id: str) -> None: ...
+
+    @abstractmethod
+    def save_reject(self, source_file: str, reason: str) -> None: ...
+
+    @abstractmethod
+    def set_info(self, **values) -> None: ...
+
+    @abstractmethod
+    def info(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def reports_by_source(self) -> dict[str, tuple[str, str]]: ...
+
+    @abstractmethod
+    def sources_and_bodies(self) -> list[tuple[str, str]]: ...
+
+    @abstractmethod
+    def bodies_by_id(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    def report_ids(self) -> list[str]: ...
+
+    @abstractmethod
+    def report_count(self) -> int: ...
+
+    @abstractmethod
+    def uncertain_count(self, report_id: str) -> int: ...
+
+    @abstractmethod
+    def file_stats(self) -> dict[str, tuple[int, int, str]]: ...
+
+    @abstractmethod
+    def record_file_stat(self, source: str, size: int, mtime_ns: int, digest: str) -> None: ...
+
+    @abstractmethod
+    def forget_file_stats(self, sources) -> None: ...
+
+    @abstractmethod
+    def keep_rejects(self, sources: set[str]) -> None: ...
+
+    @abstractmethod
+    def reports_of_body(self, body: str, template: str) -> list: ...
+
+    @abstractmethod
+    def row_facts(self, report_id: str, table: str, row: str) -> dict: ...
+
+    @abstractmethod
+    def unsettle(self, report_ids: list[str], reason_prefix: str) -> set[str]: ...
+
+    @abstractmethod
+    def settle(self, report_id: str, table: str, row: str, column: str, value: str, reason: str) -> None: ...
+
+    @abstractmethod
+    def load_report(self, report_id: str) -> StoredReport: ...
+
+
+class SQLiteWriter(StoreWriter):
+    """The build's reports.db, through the functions of this module."""
+
+    def __init__(self, build_dir: str | Path):
+        self.build_dir = Path(build_dir)
+        self.db = connect(build_dir)
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def seal(self) -> None:
+        self.db.commit()
+        sync_to_disk(self.build_dir)
+
+    def compact(self, free_share: float) -> bool:
+        return compact(self.db, free_share)
+
+    def save_report(self, parsed) -> None:
+        save_report(self.db, parsed)
+
+    def delete_report(self, report_id: str) -> None:
+        delete_report(self.db, report_id)
+
+    def save_reject(self, source_file: str, reason: str) -> None:
+        save_reject(self.db, source_file, reason)
+
+    def set_info(self, **values) -> None:
+        set_info(self.db, **values)
+
+    def info(self) -> dict[str, str]:
+        return info(self.db)
+
+    def reports_by_source(self) -> dict[str, tuple[str, str]]:
+        return reports_by_source(self.db)
+
+    def sources_and_bodies(self) -> list[tuple[str, str]]:
+        return sources_and_bodies(self.db)
+
+    def bodies_by_id(self) -> dict[str, str]:
+        return bodies_by_id(self.db)
+
+    def report_ids(self) -> list[str]:
+        return report_ids(self.db)
+
+    def report_count(self) -> int:
+        return report_count(self.db)
+
+    def uncertain_count(self, report_id: str) -> int:
+        return uncertain_count(self.db, report_id)
+
+    def file_stats(self) -> dict[str, tuple[int, int, str]]:
+        return file_stats(self.db)
+
+    def record_file_stat(self, source: str, size: int, mtime_ns: int, digest: str) -> None:
+        record_file_stat(self.db, source, size, mtime_ns, digest)
+
+    def forget_file_stats(self, sources) -> None:
+        forget_file_stats(self.db, sources)
+
+    def keep_rejects(self, sources: set[str]) -> None:
+        keep_rejects(self.db, sources)
+
+    def reports_of_body(self, body: str, template: str) -> list[sqlite3.Row]:
+        return reports_of_body(self.db, body, template)
+
+    def row_facts(self, report_id: str, table: str, row: str) -> dict[str, sqlite3.Row]:
+        return row_facts(self.db, report_id, table, row)
+
+    def unsettle(self, report_ids: list[str], reason_prefix: str) -> set[str]:
+        return unsettle(self.db, report_ids, reason_prefix)
+
+    def settle(self, report_id: str, table: str, row: str, column: str, value: str, reason: str) -> None:
+        settle(self.db, report_id, table, row, column, value, reason)
+
+    def load_report(self, report_id: str) -> StoredReport:
+        return load_report(self.db, report_id)
+
+
+def open_writer(build_dir: str | Path, facts_url: str | None = None,
+                previous: str | Path | None = None) -> StoreWriter:
+    """The writer of a new build in ``build_dir``: its reports.db (index.build put a copy
+    of the served one there, or nothing), or with ``facts_url`` (index.settings) a
+    PostgreSQL schema of its own, holding a copy of the facts of the ``previous`` build
+    (the one served) when they are on the same server."""
+    layout.facts_file(build_dir).unlink(missing_ok=True)  # a copy of the served build's: recorded anew
+    if facts_url:
+        from .pgstore import PostgresWriter
+
+        return PostgresWriter.create(build_dir, facts_url, previous)
+    return SQLiteWriter(build_dir)
+
+
+def keep_only_passages(build_dir: str | Path) -> None:
+    """A build whose facts go elsewhere (PostgreSQL): its reports.db keeps the passages
+    (index.passages) and loses the tables of a served SQLite build it was copied from, so
+    that a later SQLite build starts empty instead of from stale facts."""
+    path = Path(build_dir) / DB_NAME
+    if not path.exists():
+        return
+    db = sqlite3.connect(path)
+    try:
+        for table in ("facts", "sections", "checks", "rejects", "build_info", "file_stats", "reports"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.commit()
+    finally:
+        db.close()
+
+
+def drop_facts(build_dir: str | Path) -> None:
+    """A build being pruned: drop its facts when they are elsewhere than in its directory
+    (its PostgreSQL schema); a server that cannot be reached is left for a later build."""
+    where = layout.recorded_facts(build_dir) if layout.facts_file(build_dir).exists() else None
+    if where is not None:
+        from .pgstore import drop_schema
+
+        drop_schema(*where)
+
+
+def reopen_writer(build_dir: str | Path) -> StoreWriter:
+    """The writer of a build in progress, where ``open_writer`` put its facts."""
+    if layout.facts_file(build_dir).exists():
+        from .pgstore import PostgresWriter
+
+        return PostgresWriter.reopen(build_dir)
+    return SQLiteWriter(build_dir)

@@ -101,15 +101,13 @@ def load_truth(corpus: str | Path) -> list[dict]:
 
 
 def indexed_reports(index_dir: str | Path) -> set[str]:
-    from index.build import current_dir, open_store
+    from index.build import current_dir
+    from index.factstore import open_fact_store
 
     if current_dir(index_dir) is None:
         raise BenchError(f"no index at {index_dir}: build one with scripts/build_index.py")
-    db = open_store(index_dir)
-    try:
-        return {row[0] for row in db.execute("SELECT id FROM reports")}
-    finally:
-        db.close()
+    with open_fact_store(index_dir) as store:  # SQLite or PostgreSQL, as the build recorded
+        return {row["id"] for row in store.catalog_reports()}
 
 
 def names_by_report(records: list[dict]) -> dict[str, str]:

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()  # read once, here at the edge, and passed down
         stages = [] if args.no_passages else [RetrievalStage(dense=not args.no_embeddings, settings=settings)]
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
-                        metadata_file=args.metadata, limits=settings.limits, ocr=args.ocr)
+                        metadata_file=args.metadata, limits=settings.limits, ocr=args.ocr,
+                        facts_url=settings.facts_url)
     except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError) as error:  # ValueError: a limit
         print(f"Error: {error}", file=sys.stderr)
         return 1

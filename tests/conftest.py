@@ -49,13 +49,39 @@ def seed_variants(golden_name: str) -> list[Path]:
     return paths
 
 
+def pytest_addoption(parser):
+    parser.addoption("--facts", choices=("sqlite", "postgres"), default="sqlite",
+                     help="where the index-building fixtures put the facts: the build's reports.db (default) "
+                          "or a throw-away PostgreSQL cluster the session starts (tests/pg_cluster.py)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL cluster on loopback for the session (its URL)."""
+    from pg_cluster import PostgresCluster, server_bin
+
+    if server_bin() is None:
+        pytest.skip("PostgreSQL's server is not installed (`make postgres`)")
+    with PostgresCluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def facts_url(request):
+    """What index-building fixtures pass as build(facts_url=…): None (SQLite), or with
+    ``--facts postgres`` the session's PostgreSQL cluster."""
+    if request.config.getoption("--facts") == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return None
+
+
 @pytest.fixture
 def fresh_index(tmp_path):
     return tmp_path / "index"
 
 
 @pytest.fixture(scope="session")
-def full_index(tmp_path_factory):
+def full_index(tmp_path_factory, facts_url):
     """The whole product's index (store, passages, embeddings, BM25) over the sample
     reports and the 15 real ones, built once per test session with the real model."""
     import shutil
@@ -68,12 +94,12 @@ def full_index(tmp_path_factory):
         if path.is_file():
             shutil.copy(path, inputs / path.name)
     index_dir = tmp_path_factory.mktemp("full_index")
-    build(inputs, index_dir, progress=False, stages=default_stages())
+    build(inputs, index_dir, progress=False, stages=default_stages(), facts_url=facts_url)
     return index_dir
 
 
 @pytest.fixture(scope="session")
-def corpus_index(tmp_path_factory):
+def corpus_index(tmp_path_factory, facts_url):
     """An index of every report in tests/fixtures (the five samples, the 15 real
     reports and the 93 Pingtan reports: 113), with passages and BM25 but no vectors
     (text answers use BM25), built once per test session: what the blind set runs on."""
@@ -89,5 +115,5 @@ def corpus_index(tmp_path_factory):
         if path.is_file():
             shutil.copy(path, inputs / path.name)
     index_dir = tmp_path_factory.mktemp("corpus_index")
-    build(inputs, index_dir, progress=False, stages=[RetrievalStage(dense=False)])
+    build(inputs, index_dir, progress=False, stages=[RetrievalStage(dense=False)], facts_url=facts_url)
     return index_dir

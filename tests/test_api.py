@@ -88,9 +88,9 @@ def keys_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def server(api_inputs, keys_file, tmp_path_factory):
+def server(api_inputs, keys_file, tmp_path_factory, facts_url):
     index_dir = tmp_path_factory.mktemp("api_index")
-    build(api_inputs, index_dir, progress=False, stages=_stages())
+    build(api_inputs, index_dir, progress=False, stages=_stages(), facts_url=facts_url)
     running = Server(index_dir, keys_file)
     running.index_dir = index_dir
     yield running
@@ -260,9 +260,9 @@ def test_search_k_above_50_is_refused(client, key):
     assert "50" in error["message"]
 
 
-def test_search_without_a_retrieval_index_is_503(api_inputs, keys_file, tmp_path):
+def test_search_without_a_retrieval_index_is_503(api_inputs, keys_file, tmp_path, facts_url):
     bare = tmp_path / "bare_index"
-    build(api_inputs, bare, progress=False)  # no retrieval stage
+    build(api_inputs, bare, progress=False, facts_url=facts_url)  # no retrieval stage
     server = Server(bare, keys_file, "--no-ui")
     try:
         key = KeyStore(keys_file).create(f"bare-{time.monotonic_ns()}")
@@ -312,16 +312,31 @@ def test_source_downloads_the_original_file(client, api_inputs):
     assert r.headers["content-type"] == "application/pdf"
 
 
-def test_source_outside_the_input_folder_is_refused(server, client):
-    db = sqlite3.connect(current_dir(server.index_dir) / "reports.db")
-    try:
-        db.execute("UPDATE reports SET source_file = '../../../etc/passwd' WHERE id = '004_a04ca5119211b350'")
-        db.commit()
-        assert_error(client.get("/api/reports/004_a04ca5119211b350/source"), 403, "forbidden")
-    finally:
-        db.execute("UPDATE reports SET source_file = '004_a04ca5119211b350.txt' WHERE id = '004_a04ca5119211b350'")
+def _set_source_file(index_dir: Path, report_id: str, source_file: str) -> None:
+    """Rewrite a stored report's file path in the served store (SQLite or PostgreSQL)."""
+    from index.layout import recorded_facts
+
+    build_dir = current_dir(index_dir)
+    where = recorded_facts(build_dir)
+    if where is None:
+        db = sqlite3.connect(build_dir / "reports.db")
+        db.execute("UPDATE reports SET source_file = ? WHERE id = ?", (source_file, report_id))
         db.commit()
         db.close()
+        return
+    import psycopg
+
+    url, schema = where
+    with psycopg.connect(url) as db:
+        db.execute(f"UPDATE {schema}.reports SET source_file = %s WHERE id = %s", (source_file, report_id))
+
+
+def test_source_outside_the_input_folder_is_refused(server, client):
+    try:
+        _set_source_file(server.index_dir, "004_a04ca5119211b350", "../../../etc/passwd")
+        assert_error(client.get("/api/reports/004_a04ca5119211b350/source"), 403, "forbidden")
+    finally:
+        _set_source_file(server.index_dir, "004_a04ca5119211b350", "004_a04ca5119211b350.txt")
 
 
 def test_unknown_report_id_is_404(client, key):

@@ -1,5 +1,6 @@
 """The facts store (index.factstore): what question answering, the API and the web page
-read from an index, through the interface a PostgreSQL store would also implement.
+read from an index, through the interface both stores implement (SQLite; PostgreSQL
+with ``pytest --facts postgres``, see tests/conftest.py).
 
 Runs against the session's real index (tests/conftest.py ``full_index``: the five
 sample township reports and the 15 real ones) and checks values a person read from
@@ -36,10 +37,20 @@ def golden_of(report_id: str) -> dict:
                 if Path(g["file"]).stem == report_id)
 
 
-def test_the_served_store_is_the_sqlite_one_and_read_only(store):
-    assert isinstance(store, FactStore) and isinstance(store, SQLiteFactStore)
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        store.db.execute("DELETE FROM facts")
+def test_the_served_store_is_the_one_the_build_wrote_and_read_only(store, facts_url):
+    if facts_url is None:
+        assert isinstance(store, SQLiteFactStore)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.db.execute("DELETE FROM facts")
+    else:  # --facts postgres: the serving role in a read-only transaction
+        import psycopg
+
+        from index.pgstore import PostgresFactStore
+
+        assert isinstance(store, PostgresFactStore)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            store.db.execute("DELETE FROM facts")
+    assert isinstance(store, FactStore)
 
 
 def test_no_index_says_how_to_build_one(tmp_path):

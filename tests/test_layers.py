@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORE = {"index.errors", "index.document", "index.normalize", "index.template", "index.layout", "index.settings"}
 STORAGE = {"index.store", "index.factstore", "index.served", "index.passages", "index.lexical", "index.vectors",
-           "index.embeddings", "index.integrity", "index.feedback"}
+           "index.embeddings", "index.integrity", "index.feedback", "index.pgstore"}
 # which layers each layer may import from
 ALLOWED = {
     "core": {"core"},

@@ -45,7 +45,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _build(input_dir: Path, index_dir: Path, with_retrieval: bool) -> None:
+def _build(input_dir: Path, index_dir: Path, with_retrieval: bool, facts_url: str | None) -> None:
     from index.build import build
 
     stages = None
@@ -55,7 +55,7 @@ def _build(input_dir: Path, index_dir: Path, with_retrieval: bool) -> None:
         except ImportError:
             default_stages = None
         stages = default_stages() if default_stages else None
-    build(input_dir, index_dir, progress=False, stages=stages)
+    build(input_dir, index_dir, progress=False, stages=stages, facts_url=facts_url)
 
 
 class Server:
@@ -94,15 +94,15 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, facts_url):
     index_dir = tmp_path_factory.mktemp("web_index")
-    _build(ROOT / "data", index_dir, with_retrieval=True)
+    _build(ROOT / "data", index_dir, with_retrieval=True, facts_url=facts_url)
     with Server(index_dir, plain=True) as server:
         yield server.url
 
 
 @pytest.fixture(scope="module")
-def xss_site(tmp_path_factory):
+def xss_site(tmp_path_factory, facts_url):
     """An index of a report whose section 一 carries markup, and of a real report whose
     table 四 fails its arithmetic (r001)."""
     inputs = tmp_path_factory.mktemp("xss_inputs")
@@ -114,7 +114,7 @@ def xss_site(tmp_path_factory):
     text = head.replace("工作机制", f"工作机制{XSS_SCRIPT}{XSS_IMG}") + sep + tail
     (inputs / f"{JIAOCHA}.txt").write_text(text, encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("xss_index")
-    _build(inputs, index_dir, with_retrieval=False)
+    _build(inputs, index_dir, with_retrieval=False, facts_url=facts_url)
     with Server(index_dir) as server:
         yield server.url
 
@@ -348,7 +348,7 @@ def test_interpretation_line_and_the_chat_clear_icon_forgets(site, browser):
         p.close()
 
 
-def test_filters_are_added_only_when_understood(tmp_path):
+def test_filters_are_added_only_when_understood(tmp_path, facts_url):
     """Unit check of the filter rewrite (no browser needed, but kept with the page tests)."""
     from index.factstore import open_fact_store
     from qa.understand import Catalog
@@ -358,7 +358,7 @@ def test_filters_are_added_only_when_understood(tmp_path):
     inputs.mkdir()
     for name in (f"{JIAOCHA}.txt", f"{ROUYUAN}.txt"):
         shutil.copy(ROOT / "data" / name, inputs / name)
-    _build(inputs, tmp_path / "idx", with_retrieval=False)
+    _build(inputs, tmp_path / "idx", with_retrieval=False, facts_url=facts_url)
     with open_fact_store(tmp_path / "idx") as store:
         catalog = Catalog.from_db(store)
     q, note = apply_filters("哪些乡镇没有收到政府信息公开申请？", [], "2020", "", catalog)

@@ -14,6 +14,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -73,7 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status, code, message)
 
     @app.exception_handler(sqlite3.DatabaseError)
-    async def _index_unavailable(request: Request, exc: sqlite3.DatabaseError):
+    @app.exception_handler(psycopg.Error)  # facts in PostgreSQL (index.pgstore): server gone, schema dropped
+    async def _index_unavailable(request: Request, exc: Exception):
         return index_unavailable_response(request.app.state.api.index_dir, exc)
 
     @app.exception_handler(Exception)

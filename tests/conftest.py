@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Servers the tests start write readers' feedback to a file of the test run, never into
+# the checkout's var/feedback.db (the fuzz tests post to /api/feedback too).
+os.environ.setdefault("NIANBAO_FEEDBACK", str(Path(tempfile.mkdtemp(prefix="nb-feedback-")) / "feedback.db"))
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"

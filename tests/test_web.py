@@ -45,7 +45,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _build(input_dir: Path, index_dir: Path, with_retrieval: bool, facts_url: str | None) -> None:
+def _build(input_dir: Path, index_dir: Path, with_retrieval: bool, facts_url: str | None = None) -> None:
     from index.build import build
 
     stages = None

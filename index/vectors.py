@@ -32,7 +32,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import layout
-from .embeddings import LocalEmbeddingFunction, default_model_name
+from . import embeddings
+from .embeddings import default_model_name
 
 CHROMA_DIR = layout.CHROMA_DIR
 COLLECTION = "passages"  # the collection's name in embedded mode
@@ -212,7 +213,7 @@ def close_client(client) -> None:
 
 
 def _ef(client=None):
-    return LocalEmbeddingFunction(getattr(client, "nianbao_model", None) or default_model_name())
+    return embeddings.LocalEmbeddingFunction(getattr(client, "nianbao_model", None) or default_model_name())
 
 
 def get_collection(client, create: bool = True):

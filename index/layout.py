@@ -2,13 +2,15 @@
 
     var/index/                      the index directory (--index)
       current -> builds/<id>        the build being served (a symlink, switched atomically)
-      builds/<id>/                  one build
+      builds/<id>/                  one build: the served one, and the one before it
+                                    (the spare the next build catches up and reuses, index.build)
         reports.db                  the structured store (index.store)
         bm25/                       the BM25 shards (index.lexical)
         chroma/                     the passage vectors (index.vectors), with
           model.txt                 the embedding model and passage version used
           collection.txt            the Chroma-server collection, when one is used
-      builds/<id>.partial/          a build in progress (renamed when done)
+      builds/<id>.partial/          a build in progress (renamed when done; a crashed one is
+                                    deleted by the next build)
       embeddings.db                 the embedding cache shared by all builds
       .build.lock                   held by the build running (one at a time)
 

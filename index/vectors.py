@@ -6,10 +6,11 @@ server.
 Server mode: a build's collection is named ``nianbao_<hash of the index dir>_<build id>``
 and recorded with the server's URL in ``<build dir>/chroma/collection.txt``, which is
 what readers open (they need no setting to find a build's vectors). A new
-build starts as a copy of the served one (index.build copies the build directory, so the
-marker names the served collection): ``prepare_build`` copies those vectors into the new
-build's own collection, so the served collection is never written to and the atomic
-switch of ``current`` still works. ``prune_collections`` deletes this index's collections
+build starts from the served build's directory (copied) or from the build before it
+(caught up, index.build), so the marker names the served or that older collection:
+``prepare_build`` copies those vectors into the new build's own collection, so the
+served collection is never written to and the atomic switch of ``current`` still works
+(the catching up then replaces the vectors of the reports the served build changed). ``prune_collections`` deletes this index's collections
 whose build is neither the new one nor the one being served (index.build prunes the same
 build directories).
 

@@ -5,6 +5,7 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py full --input var/scale/r1k --runs 3            # fresh index each run
     python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-embeddings   # parse + facts + BM25
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
+    python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
@@ -12,7 +13,9 @@ with the embedding cache empty, so every passage goes through the model.
 ``incremental`` needs a built index of --input: each run changes one text report of
 the folder (appends a new sentence to its section 六) and rebuilds, which is what staff
 do when one report is corrected; the embedding model is loaded first, as in a running
-process (a fresh process adds its import and load, ≈ 5-10 s). The file is restored at
+process (a fresh process adds its import and load). With ``--fresh-process`` each rebuild is a new
+``scripts/build_index.py`` process instead, timed end to end (Python start, imports,
+model load when something is embedded, the build, the summary). The file is restored at
 the end.
 
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
@@ -26,8 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,7 +52,8 @@ CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修�
 def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
     stage = RetrievalStage(dense=dense) if passages else None
     summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
-    run = {"reports": len(summary.reports), "total_reports": summary.total_reports,
+    run = {"started_from": getattr(summary, "started_from", "copied"),
+           "reports": len(summary.reports), "total_reports": summary.total_reports,
            "rejected": len(summary.rejected), "seconds": round(summary.seconds, 2),
            "reports_per_s": round(len(summary.reports) / summary.seconds, 2) if summary.reports else None,
            "timings": summary.timings}
@@ -66,7 +72,7 @@ def _line(run: dict) -> str:
     rate = f"{run['reports_per_s']} reports/s" if run["reports_per_s"] else "-"
     extra = f"; {run['passages_embedded']} passages embedded ({run['passages_per_s']}/s)" \
         if "passages_embedded" in run else ""
-    return f"{run['reports']} reports in {run['seconds']} s = {rate} [{split}]{extra}"
+    return f"{run['reports']} reports in {run['seconds']} s = {rate} [{split}]{extra} ({run.get('started_from', '')})"
 
 
 def full(args) -> list[dict]:
@@ -90,32 +96,53 @@ def _changeable(input_dir: Path) -> Path:
     raise SystemExit(f"no .txt/.md report with a section 六 in {input_dir}")
 
 
+def fresh_process_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
+    """One ``scripts/build_index.py`` process, timed from start to exit."""
+    command = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--input", str(input_dir),
+               "--index", str(index_dir), "--quiet", "--brief"]
+    command += [] if passages else ["--no-passages"]
+    command += [] if dense or not passages else ["--no-embeddings"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    split = re.search(r"^time: ([\d.]+) s \((.*)\)$", done.stdout, re.M)
+    timings = {name: float(value) for name, value in
+               (part.rsplit(" ", 1) for part in split.group(2).split(", ") if part)} if split else {}
+    timings["process (imports, model load, exit)"] = round(seconds - float(split.group(1)), 3) if split else 0.0
+    changed = re.search(r"reports indexed: (\d+) new or changed", done.stdout)
+    return {"started_from": "process", "reports": int(changed.group(1)) if changed else 0,
+            "seconds": round(seconds, 2), "reports_per_s": None, "timings": timings}
+
+
 def incremental(args) -> list[dict]:
     input_dir, index_dir = Path(args.input), Path(args.index)
     target = _changeable(input_dir)
     original = target.read_bytes()
-    if not args.no_passages and not args.no_embeddings:
+    rebuild = fresh_process_build if args.fresh_process else one_build
+    if not args.fresh_process and not args.no_passages and not args.no_embeddings:
         from index.embeddings import embed
 
         embed(["加载模型"])  # a running process (a server, a watcher) has the model loaded
     runs = []
     try:
         for i in range(args.runs):
-            # Each run copies the served store (1.2 GB at 10k); back to back, a run waits
-            # for the kernel to write out the previous run's copy. Staff rebuilds are not
+            # A run that copies the served store (1.2 GB at 10k) leaves the kernel writing
+            # it out; back to back, the next run waits for that. Staff rebuilds are not
             # back to back: start each from written-out disks.
             os.sync()
             time.sleep(args.pause)
             head, _, tail = original.decode("utf-8").rpartition("六、")
             target.write_text(head + "六、" + tail.rstrip() + CHANGE.format(stamp=time.time_ns()), encoding="utf-8")
-            run = one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
+            run = rebuild(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
             run["changed_file"] = target.name
             print(f"run {i + 1}: {_line(run)}", flush=True)
             runs.append(run)
     finally:
         if target.read_bytes() != original:
             target.write_bytes(original)
-            one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)  # leave the index as found
+            rebuild(input_dir, index_dir, not args.no_passages, not args.no_embeddings)  # leave the index as found
     return runs
 
 
@@ -199,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     p_inc.add_argument("--input", required=True)
     p_inc.add_argument("--index", required=True, help="an index already built from --input")
     p_inc.add_argument("--pause", type=float, default=5.0, help="seconds between runs, after a sync")
+    p_inc.add_argument("--fresh-process", action="store_true",
+                       help="each rebuild a new scripts/build_index.py process, timed end to end")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)

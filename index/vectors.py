@@ -107,7 +107,9 @@ def open_client(build_dir: str | Path, url: str | None = None, model: str | None
 
 def prepare_build(client, build_dir: str | Path) -> None:
     """Server mode, for the build being written: give it its own collection, filled
-    with the vectors of the collection it was copied from (the served build's)."""
+    with the vectors of the collection its directory came from: the served build's is
+    copied; the older build's (a spare being caught up, index.build), which nobody
+    reads, is renamed instead."""
     if client.nianbao_url is None:
         return
     build_dir = Path(build_dir)
@@ -119,6 +121,14 @@ def prepare_build(client, build_dir: str | Path) -> None:
             client.delete_collection(own)  # left over from an interrupted build of this id
         except Exception:
             pass
+        served = layout.current_link(build_dir.absolute().parent.parent)
+        served_name = _recorded_name(served.resolve()) if served.exists() else None
+        if previous is not None and served_name is not None and previous != served_name:
+            try:
+                client.get_collection(previous, embedding_function=_ef(client)).modify(name=own)
+                previous = None  # renamed: nothing to copy
+            except Exception:  # gone: copy the served one (catching up then changes nothing)
+                previous = served_name
         target = get_collection(client)
         if previous is not None:
             try:

@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS file_stats (
 );
 CREATE INDEX IF NOT EXISTS facts_by_cell ON facts (tbl, row, col, number);
 CREATE INDEX IF NOT EXISTS reports_by_year ON reports (year, level);
+CREATE INDEX IF NOT EXISTS reports_by_body ON reports (body, template, year);
 CREATE INDEX IF NOT EXISTS checks_by_report ON checks (report_id, passed);
 """
 

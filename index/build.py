@@ -205,6 +205,8 @@ def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> t
     build changed, when catching it up beats copying the served build."""
     if previous.parent != layout.builds_dir(index_dir).resolve() or not all(map(_can_catch_up, stages)):
         return None
+    if not stages and (layout.bm25_dir(previous).exists() or layout.chroma_dir(previous).exists()):
+        return None  # files no stage of this build would catch up: copy them as served
     db = store.open_readonly(previous)
     try:
         served_info = store.info(db)
@@ -219,29 +221,33 @@ def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> t
     return (spare, changed) if len(changed) <= RECYCLE_MAX_CHANGED else None
 
 
-def _start_build(index_dir: Path, previous: Path | None, partial: Path,
-                 stages: list[BuildStage]) -> tuple[str, list[str]]:
-    """Make the build directory: "new", "caught-up" (the spare build renamed, its store
-    caught up with the served one; the stages catch up next, on the returned reports)
-    or "copied" (the served build copied)."""
+def _start_build(index_dir: Path, previous: Path | None, partial: Path, stages: list[BuildStage]) -> str:
+    """Make the build directory: "new", "caught-up" (the spare build renamed, then its
+    store and each stage's files caught up with the served build) or "copied" (the
+    served build copied)."""
     if previous is None:
         partial.mkdir(parents=True)
-        return "new", []
+        return "new"
     spare = _spare_build(index_dir, previous, stages)
-    if spare is None:
-        # Start from a copy of what is served (store, vectors, lexical index): only
-        # changed files are redone, and the served copy is never written to.
-        shutil.copytree(previous, partial, copy_function=_copy_or_link,
-                        ignore=shutil.ignore_patterns(*NOT_COPIED))
-        return "copied", []
-    folder, changed = spare
-    os.rename(folder, partial)  # from here a crash leaves a .partial, never a wrong complete build
-    db = store.connect(partial)
-    try:
-        store.copy_reports_from(db, previous, changed)
-    finally:
-        db.close()
-    return "caught-up", changed
+    if spare is not None:
+        folder, changed = spare
+        os.rename(folder, partial)  # from here a crash leaves a .partial, never a wrong complete build
+        db = store.connect(partial)
+        try:
+            store.copy_reports_from(db, previous, changed)
+        finally:
+            db.close()
+        try:
+            for stage in stages:
+                stage.catch_up(changed, partial, previous)
+            return "caught-up"
+        except NotImplementedError:  # a stage cannot, for this served build: copy it after all
+            shutil.rmtree(partial)
+    # Start from a copy of what is served (store, vectors, lexical index): only
+    # changed files are redone, and the served copy is never written to.
+    shutil.copytree(previous, partial, copy_function=_copy_or_link,
+                    ignore=shutil.ignore_patterns(*NOT_COPIED))
+    return "copied"
 
 
 def _switch_current(index_dir: Path, build_dir: Path) -> None:
@@ -276,7 +282,8 @@ class BuildStage:
         step with ``served_dir`` for these reports, the ones the served build changed:
         the store of ``build_dir`` already holds the served rows for them (a report it
         lacks was removed). A stage that does not override this makes builds copy the
-        served build instead."""
+        served build instead; one that raises NotImplementedError makes this build copy
+        it (the spare is then lost)."""
         raise NotImplementedError
 
     def reports_redone(self) -> set[str] | None:
@@ -318,16 +325,13 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     partial = layout.builds_dir(index_dir) / (build_id + layout.PARTIAL_SUFFIX)
     summary = BuildSummary(str(index_dir), "")
     try:
-        summary.started_from, caught_up = _start_build(index_dir, previous, partial, stages)
+        summary.started_from = _start_build(index_dir, previous, partial, stages)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
         raise
     clock["start"] = time.perf_counter() - started
     db = store.connect(partial)
     try:
-        if summary.started_from == "caught-up":
-            for stage in stages:
-                stage.catch_up(caught_up, partial, previous)
         known = store.reports_by_source(db)
         hashed = store.file_stats(db)
         previous_info = store.info(db)

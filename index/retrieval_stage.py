@@ -164,8 +164,10 @@ class RetrievalStage(BuildStage):
         replaced by those of their passages, now copied into the store, from the
         embedding cache (the served build embedded them)."""
         build_dir, served_dir = Path(build_dir), Path(served_dir)
-        with self._timed("lexical"):
-            lexical.link_from(served_dir, build_dir)
+        if not self.dense and layout.model_file(served_dir).exists():
+            # the served build has vectors this build would leave one build behind
+            raise NotImplementedError("a build without embeddings copies a served build with vectors")
+        lexical.link_from(served_dir, build_dir)
         stamp = layout.model_file(served_dir)
         if stamp.exists():
             layout.model_file(build_dir).parent.mkdir(parents=True, exist_ok=True)
@@ -173,9 +175,9 @@ class RetrievalStage(BuildStage):
         self._open(build_dir)
         if not self.dense or not report_ids:
             return
-        with self._timed("vectors"):
-            for report_id in report_ids:
-                vectors.delete_report(self._collection, report_id)
+        # (its time is the build's 'start', not this stage's timings)
+        for report_id in report_ids:
+            vectors.delete_report(self._collection, report_id)
         db = passages.connect(build_dir / store.DB_NAME)
         try:
             dense = [p for p in passages.load_passages(db, report_ids) if p.kind in DENSE_KINDS]
@@ -183,10 +185,7 @@ class RetrievalStage(BuildStage):
             db.close()
         for i in range(0, len(dense), EMBED_BATCH):
             batch = dense[i:i + EMBED_BATCH]
-            with self._timed("embed"):
-                matrix = self._cache.embed([passages.dense_text(p) for p in batch])
-            with self._timed("vectors"):
-                vectors.add_passages(self._collection, batch, matrix)
+            vectors.add_passages(self._collection, batch, self._cache.embed([passages.dense_text(p) for p in batch]))
 
     def reports_redone(self) -> set[str] | None:
         return self._redone

@@ -146,6 +146,9 @@ def test_rebuilds_without_copying_give_the_index_a_fresh_build_gives(tmp_path):
     assert _fact(current_dir(index), "000_8d3f9a9668695af1", "自然人") == "5"
     _same_index(current_dir(index), _fresh(inputs, tmp_path / "fresh4", True),
                 True)
+    # a build without embeddings could not bring the spare's vectors up: it copies
+    _append_to_section_6(inputs / "001_cbb814ea69df7004.txt", "本机关将继续加强政府信息公开培训。")
+    assert _build(inputs, index, dense=False).started_from == "copied"
 
 
 def test_a_report_put_back_is_caught_up_too(tmp_path):

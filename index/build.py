@@ -5,10 +5,21 @@ Layout of an index directory::
     INDEX/current -> builds/20261124T013000_ab12cd   (symlink: the build being served)
     INDEX/builds/<build id>/reports.db                (index.store)
 
-A build copies the current store into a new build directory, re-parses only files
-whose content hash changed, drops reports whose file is gone, and only then points
-``current`` at it (an atomic rename). A build that crashes or is interrupted leaves
-``current`` and what it serves untouched.
+A build writes into a build directory nobody reads, re-parses only files whose content
+hash changed, drops reports whose file is gone, and only then points ``current`` at it
+(an atomic rename). A build that crashes or is interrupted leaves ``current`` and what
+it serves untouched.
+
+Which directory: two complete builds take turns (double buffering). The build before
+the served one is not read by anyone; a new build renames it to ``<id>.partial`` and
+catches it up with the served build by redoing only the reports the served build
+changed (``build_info.changed_reports``: their rows copied from the served store,
+index.store.copy_reports_from, then each stage's ``catch_up``), then applies its own
+changes. Nothing is copied whole: at 10,000 reports copying the served store and
+vectors (1.5 GB) was most of an incremental rebuild. The served build is copied, as
+before, only when there is no such spare build (the first rebuild after a fresh
+build, or after a build crashed), when the served build changed more than
+RECYCLE_MAX_CHANGED reports or all of them, or when a stage cannot catch up.
 
 The build writes through ``index.store.open_writer`` (a ``StoreWriter``): the build's
 reports.db, or with ``facts_url`` (``NIANBAO_FACTS_URL``) a PostgreSQL schema of its own
@@ -60,6 +71,11 @@ LOCK_NAME = layout.BUILD_LOCK
 # an index read by another version is read again whole, even where no file changed.
 PARSER_VERSION = "9"
 VACUUM_FREE_SHARE = 0.2  # compact reports.db when this share of its pages is free
+# A spare build is caught up when the served build changed at most this many reports;
+# past that, copying the served build is cheaper (catching up re-adds each changed
+# report's vectors: ≈ 10 a report, chroma adds ≈ 1,000 vectors/s).
+RECYCLE_MAX_CHANGED = 200
+ALL_CHANGED = "*"  # build_info.changed_reports when a build redid every report
 
 
 class BuildLocked(NianbaoError, RuntimeError):
@@ -88,9 +104,13 @@ class BuildSummary:
     total_reports: int = 0
     seconds: float = 0.0
     # where the time went, in seconds: 'parse', 'store', then each stage's own entries
-    # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'other' is the rest (hashing,
-    # copying the served build, switching)
+    # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'start' is making the build
+    # directory (catching up a spare build, or copying the served one); 'other' is the
+    # rest (hashing, switching)
     timings: dict[str, float] = field(default_factory=dict)
+    # how the build directory was made: "new" (no index yet), "caught-up" (the spare
+    # build, caught up with the served one) or "copied" (a copy of the served build)
+    started_from: str = ""
     # staff metadata overrides: {source file: {field: [read, set]}} for the reports
     # parsed in this build, and the rows of the file that match no report in the index
     overridden: dict[str, dict] = field(default_factory=dict)
@@ -181,6 +201,62 @@ def _copy_or_link(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+def _can_catch_up(stage: BuildStage) -> bool:
+    return type(stage).catch_up is not BuildStage.catch_up
+
+
+def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> tuple[Path, list[str]] | None:
+    """The complete build the served one was made from, and the reports the served
+    build changed, when catching it up beats copying the served build."""
+    if previous.parent != layout.builds_dir(index_dir).resolve() or not all(map(_can_catch_up, stages)):
+        return None
+    if not stages and (layout.bm25_dir(previous).exists() or layout.chroma_dir(previous).exists()):
+        return None  # files no stage of this build would catch up: copy them as served
+    db = store.open_readonly(previous)
+    try:
+        served_info = store.info(db)
+    finally:
+        db.close()
+    parent, changed = served_info.get("parent_build", ""), served_info.get("changed_reports", ALL_CHANGED)
+    spare = previous.parent / parent
+    if not parent or parent.endswith(layout.PARTIAL_SUFFIX) or not layout.store_file(spare).exists() \
+            or changed == ALL_CHANGED:
+        return None
+    changed = json.loads(changed)
+    return (spare, changed) if len(changed) <= RECYCLE_MAX_CHANGED else None
+
+
+def _start_build(index_dir: Path, previous: Path | None, partial: Path, stages: list[BuildStage],
+                 recycle: bool = True) -> str:
+    """Make the build directory: "new", "caught-up" (the spare build renamed, then its
+    store and each stage's files caught up with the served build) or "copied" (the
+    served build copied). ``recycle=False`` (facts in PostgreSQL, where the build copies
+    the served schema anyway) always copies."""
+    if previous is None:
+        partial.mkdir(parents=True)
+        return "new"
+    spare = _spare_build(index_dir, previous, stages) if recycle else None
+    if spare is not None:
+        folder, changed = spare
+        os.rename(folder, partial)  # from here a crash leaves a .partial, never a wrong complete build
+        db = store.connect(partial)
+        try:
+            store.copy_reports_from(db, previous, changed)
+        finally:
+            db.close()
+        try:
+            for stage in stages:
+                stage.catch_up(changed, partial, previous)
+            return "caught-up"
+        except NotImplementedError:  # a stage cannot, for this served build: copy it after all
+            shutil.rmtree(partial)
+    # Start from a copy of what is served (store, vectors, lexical index): only
+    # changed files are redone, and the served copy is never written to.
+    shutil.copytree(previous, partial, copy_function=_copy_or_link,
+                    ignore=shutil.ignore_patterns(*NOT_COPIED))
+    return "copied"
+
+
 def _switch_current(index_dir: Path, build_dir: Path) -> None:
     tmp_link = index_dir / f".current.{uuid.uuid4().hex}"
     os.symlink(os.path.relpath(build_dir, index_dir), tmp_link)
@@ -208,6 +284,20 @@ class BuildStage:
     def refresh_report(self, report_id: str, build_dir: Path) -> None:
         """The report's facts changed in the store after add_report (index.crossyear
         settled cells from a neighbouring report)."""
+
+    def catch_up(self, report_ids: list[str], build_dir: Path, served_dir: Path) -> None:
+        """Bring the stage's files in ``build_dir`` (a spare build, one build behind) in
+        step with ``served_dir`` for these reports, the ones the served build changed:
+        the store of ``build_dir`` already holds the served rows for them (a report it
+        lacks was removed). A stage that does not override this makes builds copy the
+        served build instead; one that raises NotImplementedError makes this build copy
+        it (the spare is then lost)."""
+        raise NotImplementedError
+
+    def reports_redone(self) -> set[str] | None:
+        """After finish(): reports whose rows or files the stage rewrote beyond those the
+        build handed it (None: every report), recorded so a later build can catch up."""
+        return set()
 
 
 def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
@@ -239,18 +329,17 @@ def build(input_dir: str | Path, index_dir: str | Path, progress: bool = True,
 def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildStage],
            worker: ParseWorker, overrides: Overrides | None, ocr: str, facts_url: str | None) -> BuildSummary:
     started = time.perf_counter()
-    clock = {"parse": 0.0, "store": 0.0, "crossyear": 0.0}
+    clock = {"start": 0.0, "parse": 0.0, "store": 0.0, "crossyear": 0.0}
     previous = current_dir(index_dir)
     build_id = time.strftime("%Y%m%dT%H%M%S") + "_" + uuid.uuid4().hex[:6]
     partial = layout.builds_dir(index_dir) / (build_id + layout.PARTIAL_SUFFIX)
-    if previous is not None:
-        # Start from a copy of what is served (store, vectors, lexical index): only
-        # changed files are redone, and the served copy is never written to.
-        shutil.copytree(previous, partial, copy_function=_copy_or_link,
-                        ignore=shutil.ignore_patterns(*NOT_COPIED))
-    else:
-        partial.mkdir(parents=True)
     summary = BuildSummary(str(index_dir), "")
+    try:
+        summary.started_from = _start_build(index_dir, previous, partial, stages, recycle=not facts_url)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
+        raise
+    clock["start"] = time.perf_counter() - started
     db = store.open_writer(partial, facts_url, previous)  # the writer for this build (index.store.StoreWriter)
     try:
         known = db.reports_by_source()
@@ -269,6 +358,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         bodies = db.bodies_by_id()
         touched: set[str] = set()
         added: set[str] = set()
+        removed_ids: set[str] = set()
         used_ids = {rid for rid, _ in known.values()}
         bar = tqdm(files, desc="indexing", unit="file", disable=not progress)
         ocr_pages = 0
@@ -295,6 +385,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
                 db.save_reject(source, error.reason)
                 if source in known:  # the file changed into something unreadable
                     touched.add(bodies.get(known[source][0]))
+                    removed_ids.add(known[source][0])
                     db.delete_report(known[source][0])
                     db.commit()  # stages open the store with their own connection
                     for stage in stages:
@@ -326,6 +417,7 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
             if source not in seen:
                 overridden.pop(source, None)
                 touched.add(bodies.get(rid))
+                removed_ids.add(rid)
                 db.delete_report(rid)
                 db.commit()
                 for stage in stages:
@@ -355,6 +447,14 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         db.commit()
         for stage in stages:
             stage.finish(partial)
+        # what the next build redoes to catch this one's directory up, once it is the spare
+        changed: set[str] | None = added | removed_ids | refreshed
+        for stage in stages:
+            redone = stage.reports_redone()
+            changed = None if changed is None or redone is None else changed | redone
+        db.set_info(parent_build=previous.name if previous is not None else "",
+                       changed_reports=ALL_CHANGED if changed is None else json.dumps(sorted(changed)))
+        db.commit()
         _compact(db)
         db.seal()
     except BaseException:

@@ -2,7 +2,8 @@
 
     var/index/                      the index directory (--index)
       current -> builds/<id>        the build being served (a symlink, switched atomically)
-      builds/<id>/                  one build
+      builds/<id>/                  one build: the served one, and the one before it
+                                    (the spare the next build catches up and reuses, index.build)
         reports.db                  the structured store (index.store)
         bm25/                       the BM25 shards (index.lexical)
         chroma/                     the passage vectors (index.vectors), with
@@ -10,7 +11,8 @@
           collection.txt            the Chroma-server collection, when one is used
         facts.txt                   the PostgreSQL schema and URL of its facts, when
                                     they are there (index.pgstore; else in reports.db)
-      builds/<id>.partial/          a build in progress (renamed when done)
+      builds/<id>.partial/          a build in progress (renamed when done; a crashed one is
+                                    deleted by the next build)
       embeddings.db                 the embedding cache shared by all builds
       .build.lock                   held by the build running (one at a time)
 

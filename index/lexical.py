@@ -222,6 +222,16 @@ def _manifest(directory: Path) -> dict | None:
     return manifest if manifest.get("format") == FORMAT else None
 
 
+def link_from(served_build: str | Path, build_dir: str | Path) -> None:
+    """Make ``<build dir>/bm25`` the served build's shards, as hard links: shard files are
+    only ever replaced whole (Shard.save, update), never written in place, so the two
+    builds can share them."""
+    source, target = Path(served_build) / BM25_DIR, Path(build_dir) / BM25_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    if source.exists():
+        shutil.copytree(source, target, copy_function=os.link)
+
+
 def update(build_dir: str | Path, report_ids: list[str], load_passages, changed: set[str] | None,
            tokenizer: str | None = None) -> int:
     """Bring ``<build dir>/bm25`` in step with the reports now indexed (`report_ids`).

@@ -22,6 +22,7 @@ keeps deleted vectors) and the old one's files go (vectors.compact).
 
 from __future__ import annotations
 
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,7 @@ class RetrievalStage(BuildStage):
         self._pending: list = []  # dense passages waiting for their vectors
         self.removed = 0  # reports removed in this build
         self.remade_passages = 0  # vectors copied into a remade collection (from the cache)
+        self._redone: set[str] | None = set()  # reports finish() redid on its own (None: all)
 
     @contextmanager
     def _timed(self, name: str):
@@ -156,6 +158,38 @@ class RetrievalStage(BuildStage):
         with self._timed("vectors"):
             vectors.delete_report(self._collection, report_id)
 
+    def catch_up(self, report_ids: list[str], build_dir: Path, served_dir: Path) -> None:
+        """A spare build catching up with the served one (index.build): the BM25 shards
+        become the served ones (hard links) and the vectors of these reports are
+        replaced by those of their passages, now copied into the store, from the
+        embedding cache (the served build embedded them)."""
+        build_dir, served_dir = Path(build_dir), Path(served_dir)
+        if not self.dense and layout.model_file(served_dir).exists():
+            # the served build has vectors this build would leave one build behind
+            raise NotImplementedError("a build without embeddings copies a served build with vectors")
+        lexical.link_from(served_dir, build_dir)
+        stamp = layout.model_file(served_dir)
+        if stamp.exists():
+            layout.model_file(build_dir).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(stamp, layout.model_file(build_dir))
+        self._open(build_dir)
+        if not self.dense or not report_ids:
+            return
+        # (its time is the build's 'start', not this stage's timings)
+        for report_id in report_ids:
+            vectors.delete_report(self._collection, report_id)
+        db = passages.connect(build_dir / store.DB_NAME)
+        try:
+            dense = [p for p in passages.load_passages(db, report_ids) if p.kind in DENSE_KINDS]
+        finally:
+            db.close()
+        for i in range(0, len(dense), EMBED_BATCH):
+            batch = dense[i:i + EMBED_BATCH]
+            vectors.add_passages(self._collection, batch, self._cache.embed([passages.dense_text(p) for p in batch]))
+
+    def reports_redone(self) -> set[str] | None:
+        return self._redone
+
     def _mostly_removed(self, build_dir: Path) -> bool:
         """A fifth or more of the reports were removed: chroma's index keeps deleted vectors
         (HNSW only marks them), so the collection is remade from the embedding cache."""
@@ -204,6 +238,7 @@ class RetrievalStage(BuildStage):
                 missing = passages.reports_without_passages(db, report_ids)
             finally:
                 db.close()
+            self._redone = None if self.changed is None else set(missing)
             for report_id in missing:
                 self.add_report(facts.load_report(report_id), build_dir)
         self._flush()

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS file_stats (
 );
 CREATE INDEX IF NOT EXISTS facts_by_cell ON facts (tbl, row, col, number);
 CREATE INDEX IF NOT EXISTS reports_by_year ON reports (year, level);
+CREATE INDEX IF NOT EXISTS reports_by_body ON reports (body, template, year);
 CREATE INDEX IF NOT EXISTS checks_by_report ON checks (report_id, passed);
 """
 
@@ -554,3 +555,35 @@ def reopen_writer(build_dir: str | Path) -> StoreWriter:
 
         return PostgresWriter.reopen(build_dir)
     return SQLiteWriter(build_dir)
+
+
+# ---------------------------------------------------------------- a recycled build caught up
+def copy_reports_from(db: sqlite3.Connection, other_build: str | Path, report_ids: list[str]) -> None:
+    """Make this store hold what the store of ``other_build`` holds for these reports
+    (their rows in every table keyed by report, passages included; a report the other
+    store lacks is deleted here), and the other's index-wide tables (build_info,
+    file_stats, rejects) whole. index.build uses it to bring a spare build directory,
+    one build behind, up to the served one without copying the file."""
+    db.execute("ATTACH DATABASE ? AS other", ((Path(other_build) / DB_NAME).resolve().as_uri() + "?mode=ro",))
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            have = [r[1] for r in db.execute(f"PRAGMA main.table_info({table})")]
+            theirs = {r[1] for r in db.execute(f"PRAGMA other.table_info({table})")}
+            if not theirs:
+                continue  # a table the other store never had (e.g. passages of a --no-passages build)
+            columns = ",".join(c for c in have if c in theirs)  # same names, whatever their order
+            key = "id" if table == "reports" else "report_id" if "report_id" in have else None
+            if key is None:  # index-wide
+                db.execute(f"DELETE FROM main.{table}")
+                db.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM other.{table}")
+                continue
+            for i in range(0, len(report_ids), 500):  # SQLite caps the number of parameters
+                chunk = report_ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM main.{table} WHERE {key} IN ({marks})", chunk)
+                db.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM other.{table} "
+                           f"WHERE {key} IN ({marks}) ORDER BY rowid", chunk)
+        db.commit()
+    finally:
+        db.execute("DETACH DATABASE other")

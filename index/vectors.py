@@ -6,10 +6,11 @@ server.
 Server mode: a build's collection is named ``nianbao_<hash of the index dir>_<build id>``
 and recorded with the server's URL in ``<build dir>/chroma/collection.txt``, which is
 what readers open (they need no setting to find a build's vectors). A new
-build starts as a copy of the served one (index.build copies the build directory, so the
-marker names the served collection): ``prepare_build`` copies those vectors into the new
-build's own collection, so the served collection is never written to and the atomic
-switch of ``current`` still works. ``prune_collections`` deletes this index's collections
+build starts from the served build's directory (copied) or from the build before it
+(caught up, index.build), so the marker names the served or that older collection:
+``prepare_build`` copies those vectors into the new build's own collection, so the
+served collection is never written to and the atomic switch of ``current`` still works
+(the catching up then replaces the vectors of the reports the served build changed). ``prune_collections`` deletes this index's collections
 whose build is neither the new one nor the one being served (index.build prunes the same
 build directories).
 
@@ -32,7 +33,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import layout
-from .embeddings import LocalEmbeddingFunction, default_model_name
+from . import embeddings
+from .embeddings import default_model_name
 
 CHROMA_DIR = layout.CHROMA_DIR
 COLLECTION = "passages"  # the collection's name in embedded mode
@@ -105,7 +107,9 @@ def open_client(build_dir: str | Path, url: str | None = None, model: str | None
 
 def prepare_build(client, build_dir: str | Path) -> None:
     """Server mode, for the build being written: give it its own collection, filled
-    with the vectors of the collection it was copied from (the served build's)."""
+    with the vectors of the collection its directory came from: the served build's is
+    copied; the older build's (a spare being caught up, index.build), which nobody
+    reads, is renamed instead."""
     if client.nianbao_url is None:
         return
     build_dir = Path(build_dir)
@@ -117,6 +121,14 @@ def prepare_build(client, build_dir: str | Path) -> None:
             client.delete_collection(own)  # left over from an interrupted build of this id
         except Exception:
             pass
+        served = layout.current_link(build_dir.absolute().parent.parent)
+        served_name = _recorded_name(served.resolve()) if served.exists() else None
+        if previous is not None and served_name is not None and previous != served_name:
+            try:
+                client.get_collection(previous, embedding_function=_ef(client)).modify(name=own)
+                previous = None  # renamed: nothing to copy
+            except Exception:  # gone: copy the served one (catching up then changes nothing)
+                previous = served_name
         target = get_collection(client)
         if previous is not None:
             try:
@@ -212,7 +224,7 @@ def close_client(client) -> None:
 
 
 def _ef(client=None):
-    return LocalEmbeddingFunction(getattr(client, "nianbao_model", None) or default_model_name())
+    return embeddings.LocalEmbeddingFunction(getattr(client, "nianbao_model", None) or default_model_name())
 
 
 def get_collection(client, create: bool = True):

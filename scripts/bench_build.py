@@ -5,15 +5,25 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py full --input var/scale/r1k --runs 3            # fresh index each run
     python scripts/bench_build.py full --input var/scale/r10k --runs 3 --no-embeddings   # parse + facts + BM25
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
+    python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
+    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model: index.bert vs sentence-transformers
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
 ``incremental`` needs a built index of --input: each run changes one text report of
 the folder (appends a new sentence to its section 六) and rebuilds, which is what staff
 do when one report is corrected; the embedding model is loaded first, as in a running
-process (a fresh process adds its import and load, ≈ 5-10 s). The file is restored at
+process (a fresh process adds its import and load). With ``--fresh-process`` each rebuild is a new
+``scripts/build_index.py`` process instead, timed end to end (Python start, imports,
+model load when something is embedded, the build, the summary). The file is restored at
 the end.
+
+``model-load`` starts a fresh Python per run that imports what a build imports, loads
+the embedding model (int8) and embeds one text, through index.bert and through
+sentence-transformers, and reports wall and CPU seconds of each (CPU seconds: what the
+process itself spent, steadier than wall time on a shared machine). ``incremental`` and
+``full`` runs also record the build's CPU seconds (its own and its parse worker's).
 
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
 with the corpus's ``truth.jsonl``: metadata and every table cell, exact.
@@ -26,8 +36,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,10 +56,19 @@ from index.retrieval_stage import RetrievalStage  # noqa: E402
 CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修改 {stamp}）。\n"  # new text each run: no cache hit
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (the parse worker)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
     stage = RetrievalStage(dense=dense) if passages else None
+    cpu = _cpu()
     summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
-    run = {"reports": len(summary.reports), "total_reports": summary.total_reports,
+    cpu = _cpu() - cpu
+    run = {"started_from": getattr(summary, "started_from", "copied"),
+           "reports": len(summary.reports), "total_reports": summary.total_reports, "cpu_seconds": round(cpu, 2),
            "rejected": len(summary.rejected), "seconds": round(summary.seconds, 2),
            "reports_per_s": round(len(summary.reports) / summary.seconds, 2) if summary.reports else None,
            "timings": summary.timings}
@@ -62,11 +83,12 @@ def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = Tr
 
 
 def _line(run: dict) -> str:
-    split = ", ".join(f"{k} {v:.1f}" for k, v in run["timings"].items())
+    split = ", ".join(f"{k} {v:.2f}" for k, v in run["timings"].items())
     rate = f"{run['reports_per_s']} reports/s" if run["reports_per_s"] else "-"
     extra = f"; {run['passages_embedded']} passages embedded ({run['passages_per_s']}/s)" \
         if "passages_embedded" in run else ""
-    return f"{run['reports']} reports in {run['seconds']} s = {rate} [{split}]{extra}"
+    return (f"{run['reports']} reports in {run['seconds']} s ({run.get('cpu_seconds')} s CPU) = {rate} [{split}]{extra} "
+            f"({run.get('started_from', '')})")
 
 
 def full(args) -> list[dict]:
@@ -90,32 +112,88 @@ def _changeable(input_dir: Path) -> Path:
     raise SystemExit(f"no .txt/.md report with a section 六 in {input_dir}")
 
 
+def fresh_process_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
+    """One ``scripts/build_index.py`` process, timed from start to exit."""
+    command = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--input", str(input_dir),
+               "--index", str(index_dir), "--quiet", "--brief"]
+    command += [] if passages else ["--no-passages"]
+    command += [] if dense or not passages else ["--no-embeddings"]
+    started, cpu = time.perf_counter(), _cpu()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    split = re.search(r"^time: ([\d.]+) s \((.*)\)$", done.stdout, re.M)
+    timings = {name: float(value) for name, value in
+               (part.rsplit(" ", 1) for part in split.group(2).split(", ") if part)} if split else {}
+    timings["process (imports, model load, exit)"] = round(seconds - float(split.group(1)), 3) if split else 0.0
+    changed = re.search(r"reports indexed: (\d+) new or changed", done.stdout)
+    return {"started_from": "process", "reports": int(changed.group(1)) if changed else 0,
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "reports_per_s": None, "timings": timings}
+
+
+LOAD_PROBE = """
+import os, sys, time
+started = time.perf_counter()
+sys.path.insert(0, {root!r})
+import index.build, index.retrieval_stage
+from index import embeddings
+if {plain}:
+    model = embeddings.get_model()
+else:
+    from sentence_transformers import SentenceTransformer
+    path = embeddings.default_model_path()
+    model = embeddings._quantize(SentenceTransformer(str(path), device="cpu"))
+model.encode(["加载模型"], batch_size=32, normalize_embeddings=True)
+t = os.times()
+print(time.perf_counter() - started, t.user + t.system)
+"""
+
+
+def model_load(args) -> list[dict]:
+    """Fresh processes loading the model, the two ways, alternately."""
+    runs = []
+    for i in range(args.runs):
+        for name, plain in (("index.bert", True), ("sentence-transformers", False)):
+            done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), plain=plain)],
+                                  capture_output=True, text=True, check=True)
+            wall, cpu = map(float, done.stdout.split()[-2:])
+            runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2)})
+            print(f"run {i + 1}: {name}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+    for name in ("index.bert", "sentence-transformers"):
+        mine = [r for r in runs if r["loader"] == name]
+        print(f"median {name}: {statistics.median(r['seconds'] for r in mine):.2f} s wall, "
+              f"{statistics.median(r['cpu_seconds'] for r in mine):.2f} s CPU")
+    return runs
+
+
 def incremental(args) -> list[dict]:
     input_dir, index_dir = Path(args.input), Path(args.index)
     target = _changeable(input_dir)
     original = target.read_bytes()
-    if not args.no_passages and not args.no_embeddings:
+    rebuild = fresh_process_build if args.fresh_process else one_build
+    if not args.fresh_process and not args.no_passages and not args.no_embeddings:
         from index.embeddings import embed
 
         embed(["加载模型"])  # a running process (a server, a watcher) has the model loaded
     runs = []
     try:
         for i in range(args.runs):
-            # Each run copies the served store (1.2 GB at 10k); back to back, a run waits
-            # for the kernel to write out the previous run's copy. Staff rebuilds are not
+            # A run that copies the served store (1.2 GB at 10k) leaves the kernel writing
+            # it out; back to back, the next run waits for that. Staff rebuilds are not
             # back to back: start each from written-out disks.
             os.sync()
             time.sleep(args.pause)
             head, _, tail = original.decode("utf-8").rpartition("六、")
             target.write_text(head + "六、" + tail.rstrip() + CHANGE.format(stamp=time.time_ns()), encoding="utf-8")
-            run = one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
+            run = rebuild(input_dir, index_dir, not args.no_passages, not args.no_embeddings)
             run["changed_file"] = target.name
             print(f"run {i + 1}: {_line(run)}", flush=True)
             runs.append(run)
     finally:
         if target.read_bytes() != original:
             target.write_bytes(original)
-            one_build(input_dir, index_dir, not args.no_passages, not args.no_embeddings)  # leave the index as found
+            rebuild(input_dir, index_dir, not args.no_passages, not args.no_embeddings)  # leave the index as found
     return runs
 
 
@@ -179,6 +257,8 @@ def accuracy(args) -> dict:
 
 def medians(runs: list[dict]) -> dict:
     out = {"runs": len(runs), "seconds": statistics.median(r["seconds"] for r in runs)}
+    if all("cpu_seconds" in r for r in runs):
+        out["cpu_seconds"] = statistics.median(r["cpu_seconds"] for r in runs)
     for key in ("reports_per_s", "parse_reports_per_s", "passages_per_s"):
         values = [r[key] for r in runs if r.get(key)]
         if values:
@@ -199,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     p_inc.add_argument("--input", required=True)
     p_inc.add_argument("--index", required=True, help="an index already built from --input")
     p_inc.add_argument("--pause", type=float, default=5.0, help="seconds between runs, after a sync")
+    p_inc.add_argument("--fresh-process", action="store_true",
+                       help="each rebuild a new scripts/build_index.py process, timed end to end")
+    p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, two ways")
+    p_load.add_argument("--runs", type=int, default=5)
+    p_load.add_argument("--json", help="write the runs to this file")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)
@@ -216,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return 0 if result["cells_exact"] == result["cells"] and not result["problems"] else 1
+    if args.command == "model-load":
+        runs = model_load(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(runs, indent=1), encoding="utf-8")
+        return 0
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     runs = full(args) if args.command == "full" else incremental(args)
     result = {"command": " ".join(sys.argv), "started": started, "input": args.input,

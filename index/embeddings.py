@@ -61,28 +61,20 @@ def _quantize(model):
 
 
 def get_model(name: str | None = None):
-    """The encoder for `name` (default: default_model_name()), loaded once: index.bert's
-    for a plain BERT folder (the same vectors, bit for bit, without importing
-    sentence-transformers), else a SentenceTransformer; a name ending in ``#int8`` is that
-    model with int8 linear layers."""
+    """The SentenceTransformer for `name` (default: default_model_name()), loaded once; a name
+    ending in ``#int8`` is that model with int8 linear layers."""
     name = name or default_model_name()
     with _lock:
         model = _models.get(name)
         if model is None:
-            from . import bert
+            from sentence_transformers import SentenceTransformer  # slow import: only when needed
 
             path, _, variant = name.partition("#")
-            model = bert.load(path)  # a plain BERT folder (m3e-small): torch only, ≈ 3x faster to load
-            if model is None:
-                from sentence_transformers import SentenceTransformer  # slow import: only when needed
-
-                try:
-                    model = SentenceTransformer(path, device="cpu")
-                except OSError as error:
-                    raise EmbeddingModelMissing(f"cannot load embedding model {path}: {error}") from error
-            if variant == "int8" and isinstance(model, bert.BertEncoder):
-                model.model = _quantize(model.model)
-            elif variant == "int8":
+            try:
+                model = SentenceTransformer(path, device="cpu")
+            except OSError as error:
+                raise EmbeddingModelMissing(f"cannot load embedding model {path}: {error}") from error
+            if variant == "int8":
                 model = _quantize(model)
             _models[name] = model
     return model

@@ -7,7 +7,7 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
-    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model: index.bert vs sentence-transformers
+    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model (index.embeddings, sentence-transformers)
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
@@ -20,8 +20,8 @@ model load when something is embedded, the build, the summary). The file is rest
 the end.
 
 ``model-load`` starts a fresh Python per run that imports what a build imports, loads
-the embedding model (int8) and embeds one text, through index.bert and through
-sentence-transformers, and reports wall and CPU seconds of each (CPU seconds: what the
+the embedding model (int8, index.embeddings: sentence-transformers) and embeds one text,
+and reports wall and CPU seconds (CPU seconds: what the
 process itself spent, steadier than wall time on a shared machine). ``incremental`` and
 ``full`` runs also record the build's CPU seconds (its own and its parse worker's).
 
@@ -154,13 +154,13 @@ def model_load(args) -> list[dict]:
     """Fresh processes loading the model, the two ways, alternately."""
     runs = []
     for i in range(args.runs):
-        for name, plain in (("index.bert", True), ("sentence-transformers", False)):
+        for name, plain in (("index.embeddings", True),):
             done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), plain=plain)],
                                   capture_output=True, text=True, check=True)
             wall, cpu = map(float, done.stdout.split()[-2:])
             runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2)})
             print(f"run {i + 1}: {name}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
-    for name in ("index.bert", "sentence-transformers"):
+    for name in ("index.embeddings",):
         mine = [r for r in runs if r["loader"] == name]
         print(f"median {name}: {statistics.median(r['seconds'] for r in mine):.2f} s wall, "
               f"{statistics.median(r['cpu_seconds'] for r in mine):.2f} s CPU")

@@ -212,6 +212,8 @@ def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> t
         return None
     if not stages and (layout.bm25_dir(previous).exists() or layout.chroma_dir(previous).exists()):
         return None  # files no stage of this build would catch up: copy them as served
+    if layout.facts_file(previous).exists():
+        return None  # the served facts are in PostgreSQL: its reports.db holds passages only
     db = store.open_readonly(previous)
     try:
         served_info = store.info(db)
@@ -220,8 +222,8 @@ def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> t
     parent, changed = served_info.get("parent_build", ""), served_info.get("changed_reports", ALL_CHANGED)
     spare = previous.parent / parent
     if not parent or parent.endswith(layout.PARTIAL_SUFFIX) or not layout.store_file(spare).exists() \
-            or changed == ALL_CHANGED:
-        return None
+            or layout.facts_file(spare).exists() or changed == ALL_CHANGED:
+        return None  # (a spare whose facts were in PostgreSQL has none of them to catch up)
     changed = json.loads(changed)
     return (spare, changed) if len(changed) <= RECYCLE_MAX_CHANGED else None
 

@@ -232,8 +232,10 @@ def test_an_index_moves_between_sqlite_and_postgresql(tmp_path, postgres_url):
     with open_fact_store(index) as facts:
         assert isinstance(facts, SQLiteFactStore) and facts.report_count() == 5
     assert _schemas(postgres_url, index) == {in_postgres}  # the previous build's, kept with it
-    build(inputs, index, progress=False)
+    build(inputs, index, progress=False)  # its spare build kept its facts in PostgreSQL: copied, not caught up
     assert _schemas(postgres_url, index) == set()  # pruned with its build
+    with open_fact_store(index) as facts:
+        assert isinstance(facts, SQLiteFactStore) and facts.report_count() == 5
 
 
 def test_integrity_says_when_the_facts_schema_is_gone(tmp_path, postgres_url):

@@ -9,9 +9,10 @@ offers three example questions (qa.suggest) and, for "怎么申请", points to t
 A help reply never states a figure: it gives no cell, and a quoted sentence about the
 指南 is cut to its clauses without digits.
 
-The rules only fire when the question names no body in the index (except "how do I
-apply", which is answered for the body named): a question about a body's 低保 or
-热线 is a text question about its report (tests/qa_dev.jsonl q132), not help.
+The rules fire when the question names no body in the index, or names one and nothing
+else of the reports' subject ('平潭今天天气怎么样'); "how do I apply" is answered for the
+body named. A question about a body's 低保 or 热线 is a text question about its report
+(tests/qa_dev.jsonl q132), not help.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ HELP_RULES: list[tuple[str, "callable"]] = [
     ("personal", lambda s: bool(_PERSONAL.search(s.text)) and not s.own.bodies and s.own.figure is None),
     # ('自然人呢', '高龄津贴呢' carry on the conversation: not off topic)
     ("off_topic", lambda s: s.names_nothing and not _DOMAIN.search(s.text)
+     and not (s.query.follow_up and _CARRIES_ON.search(s.text))),
+    # a body named, and nothing of the reports' subject besides ('平潭今天天气怎么样')
+    ("off_topic", lambda s: bool(s.own.bodies or s.own.region) and s.own.figure is None and not s.own.years
+     and not s.own.level and len(_HAN.findall(s.own.rest)) >= 2 and not _DOMAIN.search(s.own.rest)
      and not (s.query.follow_up and _CARRIES_ON.search(s.text))),
 ]
 

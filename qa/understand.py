@@ -334,6 +334,7 @@ class Query:
     check_question: bool = False  # asks whether the report's numbers add up
     unknown_bodies: list[str] = field(default_factory=list)  # named but not in the index
     text_query: str = ""
+    rest: str = ""  # the question with the names of bodies and regions taken out
     follow_up: bool = False
     clarify: list[str] = field(default_factory=list)  # bodies one name fits equally: ask back
     notes: list[str] = field(default_factory=list)
@@ -826,6 +827,7 @@ def parse(question: str, catalog: Catalog) -> Query:
         for i in range(m.start, m.end):
             plain[i] = "|"
     plain_text = "".join(plain)
+    q.rest = plain_text.replace("|", "")
     level = find_level(plain_text)
     for m in mentions:
         if m.region:

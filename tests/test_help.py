@@ -35,6 +35,15 @@ def test_out_of_scope_question_gets_help_without_figures(full_index, question):
     assert result.to_dict()["suggestions"] == result.suggestions
 
 
+@pytest.mark.parametrize("question", ["平潭今天天气怎么样？", "柔远镇有什么好吃的"])
+def test_a_body_named_with_nothing_of_the_reports_gets_help(full_index, question):
+    result = answer(question, full_index)
+    assert result.intent == "help", result.answer
+    assert result.answer.startswith("这个问题与政府信息公开工作年度报告无关")
+    assert not result.facts and _figures(result.answer) == [], result.answer
+    assert len(result.suggestions) == 3 and all(f"“{q}”" in result.answer for q in result.suggestions)
+
+
 def test_help_says_why(full_index):
     assert answer("what is this?", full_index).answer.startswith("没有看懂这个问题。请用中文提问")
     assert answer("我想知道我们村的低保名单", full_index).answer.startswith("具体到个人、家庭或某个村的名单")

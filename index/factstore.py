@@ -155,14 +155,15 @@ class FactStore(ABC):
         passed, and the report's title, body, level, year."""
 
 
-def _year_level(year: int | None, level: str | None) -> tuple[list[str], list]:
-    """WHERE clauses (on reports ``r``) and their arguments for a year and a level."""
+def _year_level(year: int | None, level: str | None, mark: str = "?") -> tuple[list[str], list]:
+    """WHERE clauses (on reports ``r``) and their arguments for a year and a level;
+    ``mark``: the driver's placeholder (PostgreSQL's is %s)."""
     where, args = [], []
     if year is not None:
-        where.append("r.year = ?")
+        where.append(f"r.year = {mark}")
         args.append(year)
     if level:
-        where.append("r.level = ?")
+        where.append(f"r.level = {mark}")
         args.append(level)
     return where, args
 

@@ -45,7 +45,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from . import layout, passages
-from .factstore import FactStore, Row
+from .factstore import FactStore, Row, _contains
+from .factstore import _year_level as year_level
 from .store import keep_only_passages, StoredFact, StoredMeta, StoredReport, StoredSection, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -162,19 +163,7 @@ def close_pools() -> None:
 
 
 def _year_level(year: int | None, level: str | None) -> tuple[list[str], list]:
-    where, args = [], []
-    if year is not None:
-        where.append("r.year = %s")
-        args.append(year)
-    if level:
-        where.append("r.level = %s")
-        args.append(level)
-    return where, args
-
-
-def _contains(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere (backslash is LIKE's escape in PostgreSQL)."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return year_level(year, level, mark="%s")
 
 
 _REPORT_ROW = (f"SELECT {', '.join('r.' + c.strip() for c in _REPORT_SELECT.split(','))}, "

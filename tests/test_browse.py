@@ -21,12 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from index import template as T
+from test_web import CHROMIUM, OUTPUT, ROOT, browser  # noqa: F401 (browser: the shared fixture)
 from ui.links import source_url
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "fixtures" / "real"
-OUTPUT = ROOT / "tests" / "output"
 PDF, TXT, MD, HTML = ("r001_huaian_hongze_2023", "r004_pingtan_2019", "r011_shanghai_stcsm_2024",
                       "r014_shanghai_govoffice_2019")
 ROUYUAN, JIAOCHA = "003_fb8decbe9b2e9cc0", "000_8d3f9a9668695af1"
@@ -78,17 +76,6 @@ def site(tmp_path_factory):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--headless", "--no-sandbox", "--disable-gpu",
-                                    "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(params=list(SIZES))

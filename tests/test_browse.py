@@ -201,27 +201,30 @@ def test_picker_shows_names_grouped_and_finds_a_report_typed_in_chinese(site, pa
     assert "上海市科学技术委员会" in page.get_by_role("option").inner_text()
 
 
+def _picker_options(page, count: int, prefix: str) -> list[str]:
+    """The picker's options once its list shows ``count`` of them, all starting with
+    ``prefix`` (the server narrows the list, and gradio swaps lists in two renders)."""
+    page.locator("#nb-report input").click()
+    page.wait_for_function(
+        "([n, p]) => { const o = [...document.querySelectorAll('[role=option]')]"
+        ".map(e => e.innerText.replace('✓', '').trim());"
+        " return o.length === n && o.every(t => t.startsWith(p)); }", arg=[count, prefix])
+    return [o.strip().lstrip("✓").strip() for o in page.get_by_role("option").all_inner_texts()]
+
+
 def test_region_and_level_narrow_the_picker(site, page):
     open_browse(page, site["url"] + "/?report=" + TXT, "平潭")
     page.locator("#nb-browse-region input").click()
     page.get_by_role("option", name="上海市", exact=True).click()
     page.wait_for_function("() => (document.querySelector('#nb-meta') || {}).innerText?.includes('上海市')")
-    page.locator("#nb-report input").click()
-    options = page.get_by_role("option").all_inner_texts()
     shanghai = site["store"].list_reports(region="上海市")[1]
-    assert len(options) == shanghai == 2 and all(o.strip().lstrip("✓").strip().startswith("上海市 · ") for o in options)
+    assert shanghai == 2 and len(_picker_options(page, shanghai, "上海市 · ")) == 2
     page.keyboard.press("Escape")
     page.locator("#nb-browse-level input").click()
     page.get_by_role("option", name="部门", exact=True).click()
-    # the server narrows the picker: wait until it has picked the one report left
     page.wait_for_function("() => (document.querySelector('#nb-meta') || {}).innerText?.includes('科学技术委员会')")
     page.keyboard.press("Escape")
-    page.locator("#nb-report input").click()
-    # the level list closes and the picker's opens (two renders): wait for the picker's options
-    page.wait_for_function("() => { const o = [...document.querySelectorAll('[role=option]')];"
-                           " return o.length > 0 && o.every(e => e.innerText.includes('上海市 · ')); }")
-    assert [o.strip().lstrip("✓").strip() for o in page.get_by_role("option").all_inner_texts()] == [
-        "上海市 · 部门 — 上海市科学技术委员会 2024年"]
+    assert _picker_options(page, 1, "上海市 · ") == ["上海市 · 部门 — 上海市科学技术委员会 2024年"]
 
 
 def test_notes_checks_and_sections_read_as_plain_chinese(site, page):

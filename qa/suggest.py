@@ -44,9 +44,11 @@ def coverage(index: Index | str) -> dict:
     [sorted], "levels": {level: reports}, "regions": [regions, most reports first],
     "bodies": N}. A report's region is its province, else its city, else its county."""
     index = open_index(index)
-    with index.facts() as store:
-        catalog = _catalog(index, store)
-    return _coverage(catalog)
+
+    def make() -> dict:
+        with index.facts() as store:
+            return _coverage(_catalog(index, store))
+    return dict(index.cached("coverage", make))  # once per build, not per page load
 
 
 def _coverage(catalog: Catalog) -> dict:

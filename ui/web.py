@@ -321,9 +321,10 @@ def _first_screen(view: IndexView) -> tuple[str, list[str]]:
 
 def build_demo(index_dir: str | Path, feedback_file: str | Path | None = None) -> gr.Blocks:
     """The page (gr.Blocks) for the index at ``index_dir``; readers' 有用/有误 go to
-    ``feedback_file`` (default: the settings' file, NIANBAO_FEEDBACK or var/feedback.db)."""
+    ``feedback_file`` (default: the default settings' file, var/feedback.db)."""
     view = IndexView(index_dir)
-    feedback_file = Path(feedback_file) if feedback_file is not None else Settings.from_env().feedback
+    # the settings are read at the edge (python -m qa serve, web.server): here only their default
+    feedback_file = Path(feedback_file) if feedback_file is not None else Settings().feedback
     answers = AnswerLog()
 
     def choices_now():

@@ -5,14 +5,18 @@ Tokens: Chinese character unigrams and bigrams plus whole ASCII words/numbers
 --sweep), MRR@10: char 0.913, jieba lcut_for_search 0.837, char+jieba 0.915 (same
 recall@5 as char, twice the tokens): char it is.
 
-Shards: a report's passages go to shard ``crc32(report id) % n``, with n about one shard
-per REPORTS_PER_SHARD reports (one shard for a small index, so scores are exactly
-BM25 over everything). A build redoes only the shards of reports that were added,
-changed or removed: in a 10,000-report index (440,804 passages, 40 shards) a full
-rebuild takes 38 s, one shard about a second (BENCHMARKS.md). A search scores every shard the filters can
-match and merges by score (shards of a few hundred mixed reports have near-identical
-term statistics, so their scores compare). Shards load memory-mapped: a server keeps
-only the pages its queries touch.
+Shards: a report's passages go to shard ``crc32(report id) % n``. An index of up to
+ONE_SHARD_MAX reports is one shard, so its scores are exactly BM25 over everything (the
+113-report test index is); a larger one has about one shard per REPORTS_PER_SHARD
+reports. A build redoes only the shards of reports that were added, changed or removed.
+Shard size is a trade (10,000-report index, 440,804 passages; BENCHMARKS.md, issue 14):
+rebuilding a shard costs ≈ 5 ms CPU per report in it (tokenizing, then bm25s's
+per-passage loops): 250 reports ≈ 1.2 s, 50 ≈ 0.25 s; searching costs a little per
+shard, so 200 shards of 50 add a few ms to a search over everything and nothing to one
+filtered to a body (shards without its reports are skipped). A search scores every shard
+the filters can match and merges by score (shards of dozens of mixed reports have
+near-identical term statistics, so their scores compare). Shards load memory-mapped: a
+server keeps only the pages its queries touch.
 
 Files: ``manifest.json`` (tokenizer, shard count, format), and per shard
 ``s<nnn>/``: bm25s's own files, ``ids.json`` (passage id of each document, in index
@@ -36,7 +40,8 @@ from . import layout
 
 BM25_DIR = layout.BM25_DIR
 TOKENIZER = "char"  # 'char' | 'char+jieba' | 'jieba'
-REPORTS_PER_SHARD = 250  # measured: one shard of 250 reports rebuilds in about a second
+REPORTS_PER_SHARD = 50  # measured: a shard of 50 reports rebuilds in ≈ 0.25 s CPU (250: ≈ 1.2 s)
+ONE_SHARD_MAX = 250  # up to this many reports, one shard: exact BM25 over the whole index
 FORMAT = 2  # bump when the files change: the next build redoes every shard
 LEVELS = ("", "township", "county", "city", "province", "department")
 KINDS = ("text", "table_row")
@@ -148,10 +153,10 @@ class Shard:
     def search(self, tokens: list[str], k: int, mask) -> list[tuple[str, float]]:
         if self.retriever is None or mask is False:
             return []
-        known = [t for t in tokens if t in self._vocab]
+        known = self.retriever.get_tokens_ids(tokens)  # the query's tokens this shard has
         if not known:
             return []
-        scores = self.retriever.get_scores(known)
+        scores = self.retriever.get_scores_from_ids(known)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, int((scores > 0).sum()))
@@ -171,6 +176,8 @@ def shard_of(report_id: str, shards: int) -> int:
 
 
 def shard_count(reports: int) -> int:
+    if reports <= ONE_SHARD_MAX:
+        return 1
     return max(1, math.ceil(reports / REPORTS_PER_SHARD))
 
 
@@ -225,11 +232,39 @@ def _manifest(directory: Path) -> dict | None:
 def link_from(served_build: str | Path, build_dir: str | Path) -> None:
     """Make ``<build dir>/bm25`` the served build's shards, as hard links: shard files are
     only ever replaced whole (Shard.save, update), never written in place, so the two
-    builds can share them."""
+    builds can share them. A file already linked to the served one (the same inode: a
+    spare build being caught up shares all but the shards the served build redid) is
+    left alone: relinking all 1,600 files of 200 shards took ≈ 0.3 s, mostly waiting on
+    the file system."""
     source, target = Path(served_build) / BM25_DIR, Path(build_dir) / BM25_DIR
-    shutil.rmtree(target, ignore_errors=True)
-    if source.exists():
-        shutil.copytree(source, target, copy_function=os.link)
+    if not source.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    _link_tree(source, target)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    have = {entry.name: entry for entry in os.scandir(target)}
+    for entry in os.scandir(source):
+        mine = have.pop(entry.name, None)
+        if entry.is_dir(follow_symlinks=False):
+            if mine is not None and not mine.is_dir(follow_symlinks=False):
+                os.unlink(mine.path)
+            _link_tree(Path(entry.path), target / entry.name)
+        elif mine is None or mine.inode() != entry.inode():
+            if mine is not None:
+                _remove(mine)
+            os.link(entry.path, target / entry.name)
+    for gone in have.values():  # not in the served build
+        _remove(gone)
+
+
+def _remove(entry: os.DirEntry) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
 
 
 def update(build_dir: str | Path, report_ids: list[str], load_passages, changed: set[str] | None,

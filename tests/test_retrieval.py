@@ -217,6 +217,7 @@ def test_bm25_shards_rebuild_only_where_a_report_changed(tmp_path, monkeypatch):
     from qa.retrieve import search
 
     monkeypatch.setattr(lexical, "REPORTS_PER_SHARD", 1)  # four reports, four shards
+    monkeypatch.setattr(lexical, "ONE_SHARD_MAX", 0)
     inputs = tmp_path / "input"
     inputs.mkdir()
     for path in (SEED, PINGTAN, HONGZE, STCSM):

@@ -34,6 +34,8 @@ def test_incremental_benchmark_rebuilds_one_report_and_restores_it(tmp_path):
         assert all(r["cpu_seconds"] > 0 for r in runs)
         if not fresh:  # the first rebuild after a fresh build copies it; the next catches up
             assert [r["started_from"] for r in runs] == ["copied", "caught-up"]
+            # the build's own CPU is part of the total, which adds its parse worker's
+            assert all(0 < r["build_process_cpu_seconds"] <= r["cpu_seconds"] for r in runs)
         else:
             assert "process (imports, model load, exit)" in runs[0]["timings"]
     assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before

@@ -133,6 +133,12 @@ class Shard:
         with np.load(directory / "fields.npz") as npz:
             fields = {k: npz[k] for k in npz.files}
         retriever = bm25s.BM25.load(str(directory), mmap=True, show_progress=False) if ids else None
+        if retriever is not None:
+            # plain ndarray views of the same mapped pages: bm25s slices these per query
+            # token, and each slice of a np.memmap is a new memmap object (200 shards, the
+            # bench_scale text questions over every shard: 45 → 33 ms CPU a search)
+            for name in ("data", "indices", "indptr"):
+                retriever.scores[name] = np.asarray(retriever.scores[name])
         return cls(retriever, ids, reports, fields)
 
     def mask(self, report_ids: set[str] | None, year: int | None, level: str | None,

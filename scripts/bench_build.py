@@ -8,6 +8,7 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
     python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model (index.embeddings, sentence-transformers)
+    python scripts/bench_build.py shards --index var/scale/idx10k --questions q10k.jsonl --runs 3   # what the BM25 shard size costs
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
@@ -25,6 +26,13 @@ and reports wall and CPU seconds (CPU seconds: what the
 process itself spent, steadier than wall time on a shared machine). ``incremental`` and
 ``full`` runs also record the build's CPU seconds (its own and its parse worker's, and
 its own alone: ``build_process_cpu_seconds``).
+
+``shards`` measures the two sides of the BM25 shard size (index.lexical) on a built
+index: CPU seconds to rebuild one shard from its passages (three shards, median), and
+CPU milliseconds per BM25 search of the text questions of a ``scripts/bench_scale.py
+queries`` file, over every shard (no filter) and scoped to the question's report's text
+passages (what text answers search once they know the body: shards without the report
+are skipped). p50/p95 per run, then the median of the runs.
 
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
 with the corpus's ``truth.jsonl``: metadata and every table cell, exact.
@@ -206,6 +214,55 @@ def incremental(args) -> list[dict]:
     return runs
 
 
+def shards(args) -> dict:
+    import sqlite3
+
+    from index import layout, lexical, passages
+    from index.build import current_dir
+
+    build_dir = current_dir(args.index)
+    lex = lexical.LexicalIndex.load(layout.bm25_dir(build_dir))
+    questions = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    questions = [q for q in questions if q["kind"] == "text"]
+    db = sqlite3.connect(f"file:{layout.store_file(build_dir)}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    rebuild = []
+    for shard in sorted({0, len(lex.shards) // 2, len(lex.shards) - 1}):
+        cpu = time.process_time()
+        lexical.Shard.from_passages(passages.load_passages(db, lex.shards[shard].reports), lex.tokenizer)
+        rebuild.append(time.process_time() - cpu)
+    db.close()
+    result = {"index": str(build_dir), "shards": len(lex.shards),
+              "reports_per_shard": round(statistics.mean(len(s.reports) for s in lex.shards), 1),
+              "passages": sum(len(s.ids) for s in lex.shards), "questions": len(questions),
+              "rebuild_one_shard_cpu_s": round(statistics.median(rebuild), 3), "runs": []}
+    for _ in range(args.runs):
+        run = {}
+        for name, scoped in (("all shards", False), ("scoped to the report", True)):
+            times = []
+            for q in questions:
+                cpu = time.process_time_ns()
+                if scoped:
+                    lex.search(q["question"], 20, report_ids={q["report_id"]}, kind="text")
+                else:
+                    lex.search(q["question"], 20)
+                times.append((time.process_time_ns() - cpu) / 1e6)
+            times.sort()
+            run[name] = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}
+        result["runs"].append(run)
+    result["median"] = {name: {k: round(statistics.median(r[name][k] for r in result["runs"]), 2)
+                               for k in ("p50_ms", "p95_ms")} for name in result["runs"][0]}
+    print(f"{result['shards']} shards ({result['reports_per_shard']} reports, "
+          f"{result['passages'] / result['shards']:.0f} passages each): one shard rebuilt in "
+          f"{result['rebuild_one_shard_cpu_s']} s CPU (median of {len(rebuild)})")
+    for name, m in result["median"].items():
+        runs = ", ".join(str(r[name]["p50_ms"]) for r in result["runs"])
+        print(f"BM25 search, {name}: p50 {m['p50_ms']} ms CPU ({runs}), p95 {m['p95_ms']} ms "
+              f"({len(questions)} text questions, median of {args.runs} runs)")
+    return result
+
+
 META_KEYS = ("body", "short_name", "level", "year", "province", "city", "county", "publish_date")
 
 
@@ -294,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, two ways")
     p_load.add_argument("--runs", type=int, default=5)
     p_load.add_argument("--json", help="write the runs to this file")
+    p_shards = sub.add_parser("shards", help="what the BM25 shard size costs: one shard's rebuild, a search")
+    p_shards.add_argument("--index", required=True, help="a built index")
+    p_shards.add_argument("--questions", required=True, help="a scripts/bench_scale.py queries file (its text questions)")
+    p_shards.add_argument("--runs", type=int, default=3)
+    p_shards.add_argument("--json", help="write the figures to this file")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)
@@ -311,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return 0 if result["cells_exact"] == result["cells"] and not result["problems"] else 1
+    if args.command == "shards":
+        result = shards(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        return 0
     if args.command == "model-load":
         runs = model_load(args)
         if args.json:

@@ -9,14 +9,15 @@ Shards: a report's passages go to shard ``crc32(report id) % n``. An index of up
 ONE_SHARD_MAX reports is one shard, so its scores are exactly BM25 over everything (the
 113-report test index is); a larger one has about one shard per REPORTS_PER_SHARD
 reports. A build redoes only the shards of reports that were added, changed or removed.
-Shard size is a trade (10,000-report index, 440,804 passages; BENCHMARKS.md, issue 14):
-rebuilding a shard costs ≈ 5 ms CPU per report in it (tokenizing, then bm25s's
-per-passage loops): 250 reports ≈ 1.2 s, 50 ≈ 0.25 s; searching costs a little per
-shard, so 200 shards of 50 add a few ms to a search over everything and nothing to one
-filtered to a body (shards without its reports are skipped). A search scores every shard
-the filters can match and merges by score (shards of dozens of mixed reports have
-near-identical term statistics, so their scores compare). Shards load memory-mapped: a
-server keeps only the pages its queries touch.
+Shard size is a trade, measured at 10,000 reports (440,804 passages; BENCHMARKS.md, issue
+14, ``scripts/bench_build.py shards``): 250 reports a shard (40 shards) rebuild in
+≈ 1.3 s CPU, 50 (200 shards) in ≈ 0.2–0.3 s; but a search over every shard costs ≈ 2.7x
+as much (≈ 32–42 ms CPU against ≈ 12–15: bm25s scores each shard token by token), each
+shard keeps its own vocabulary in memory (≈ 365 MB loaded against ≈ 143) and loading
+takes ≈ 1 s CPU against ≈ 0.4–0.6. Text answers search the reports of the body asked
+about, which skips the shards without them (≈ 0.3–0.5 ms either way). A search merges the shards' hits by score
+(shards of dozens of mixed reports have near-identical term statistics, so their scores
+compare). Shards load memory-mapped: a server keeps only the pages its queries touch.
 
 Files: ``manifest.json`` (tokenizer, shard count, format), and per shard
 ``s<nnn>/``: bm25s's own files, ``ids.json`` (passage id of each document, in index

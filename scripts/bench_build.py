@@ -28,7 +28,8 @@ process itself spent, steadier than wall time on a shared machine). ``incrementa
 its own alone: ``build_process_cpu_seconds``).
 
 ``shards`` measures the two sides of the BM25 shard size (index.lexical) on a built
-index: CPU seconds to rebuild one shard from its passages (three shards, median), and
+index: CPU seconds and resident memory to load the shards, CPU seconds to rebuild one
+shard from its passages (three shards, median), and
 CPU milliseconds per BM25 search of the text questions of a ``scripts/bench_scale.py
 queries`` file, over every shard (no filter) and scoped to the question's report's text
 passages (what text answers search once they know the body: shards without the report
@@ -214,6 +215,11 @@ def incremental(args) -> list[dict]:
     return runs
 
 
+def _rss_mb() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(status.read().split("VmRSS:")[1].split()[0]) // 1024
+
+
 def shards(args) -> dict:
     import sqlite3
 
@@ -221,7 +227,9 @@ def shards(args) -> dict:
     from index.build import current_dir
 
     build_dir = current_dir(args.index)
+    rss, cpu = _rss_mb(), time.process_time()
     lex = lexical.LexicalIndex.load(layout.bm25_dir(build_dir))
+    load_cpu, load_rss = time.process_time() - cpu, _rss_mb() - rss
     questions = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     questions = [q for q in questions if q["kind"] == "text"]
@@ -236,6 +244,7 @@ def shards(args) -> dict:
     result = {"index": str(build_dir), "shards": len(lex.shards),
               "reports_per_shard": round(statistics.mean(len(s.reports) for s in lex.shards), 1),
               "passages": sum(len(s.ids) for s in lex.shards), "questions": len(questions),
+              "load_cpu_s": round(load_cpu, 2), "load_rss_mb": load_rss,
               "rebuild_one_shard_cpu_s": round(statistics.median(rebuild), 3), "runs": []}
     for _ in range(args.runs):
         run = {}
@@ -255,7 +264,8 @@ def shards(args) -> dict:
                                for k in ("p50_ms", "p95_ms")} for name in result["runs"][0]}
     print(f"{result['shards']} shards ({result['reports_per_shard']} reports, "
           f"{result['passages'] / result['shards']:.0f} passages each): one shard rebuilt in "
-          f"{result['rebuild_one_shard_cpu_s']} s CPU (median of {len(rebuild)})")
+          f"{result['rebuild_one_shard_cpu_s']} s CPU (median of {len(rebuild)}); loading them: "
+          f"{result['load_cpu_s']} s CPU, {load_rss} MB more resident memory")
     for name, m in result["median"].items():
         runs = ", ".join(str(r[name]["p50_ms"]) for r in result["runs"])
         print(f"BM25 search, {name}: p50 {m['p50_ms']} ms CPU ({runs}), p95 {m['p95_ms']} ms "

@@ -15,9 +15,9 @@ Shard size is a trade, measured at 10,000 reports (440,804 passages; BENCHMARKS.
 as much (≈ 32–42 ms CPU against ≈ 12–15: bm25s scores each shard token by token), each
 shard keeps its own vocabulary in memory (≈ 365 MB loaded against ≈ 143) and loading
 takes ≈ 1 s CPU against ≈ 0.4–0.6. Text answers search the reports of the body asked
-about, which skips the shards without them (≈ 0.3–0.5 ms either way). A search merges the shards' hits by score
-(shards of dozens of mixed reports have near-identical term statistics, so their scores
-compare). Shards load memory-mapped: a server keeps only the pages its queries touch.
+about, which skips the shards without them (≈ 0.3–0.5 ms either way). A search merges
+the shards' hits by score (shards of dozens of mixed reports have near-identical term
+statistics, so their scores compare). Shards load memory-mapped: a server keeps only the pages its queries touch.
 
 Files: ``manifest.json`` (tokenizer, shard count, format), and per shard
 ``s<nnn>/``: bm25s's own files, ``ids.json`` (passage id of each document, in index

@@ -83,8 +83,8 @@ def test_a_changed_report_rebuilds_only_its_shard_and_searches_as_a_fresh_build(
     # one report gains a sentence: its shard alone is redone, the others are the served
     # build's files (hard links)
     changed = inputs / PINGTAN[1].name
-    changed.write_text(changed.read_text(encoding="utf-8").rstrip() + "\n本机关将于下一年度开通依申请公开网上查询系统。\n",
-                       encoding="utf-8")
+    sentence = "本机关将于下一年度开通依申请公开网上查询系统。"
+    changed.write_text(changed.read_text(encoding="utf-8").rstrip() + f"\n{sentence}\n", encoding="utf-8")
     assert _build(inputs, index).lexical_shards_rebuilt == 1
     rid = next(p.report_id for p in _all_passages(index) if "网上查询系统" in p.text)
     shard = lexical.shard_of(rid, 4)

@@ -154,7 +154,11 @@ def _walk(folder: str, root: Path, files: list[Path], refused: list[tuple[Path, 
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if not entry.is_dir():
+        try:
+            is_dir = entry.is_dir()
+        except OSError:  # as os.walk: what cannot be checked is not a folder
+            is_dir = False
+        if not is_dir:
             names.append(entry)
         elif entry.is_symlink():
             linked_dirs.append(entry)

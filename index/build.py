@@ -105,8 +105,9 @@ class BuildSummary:
     seconds: float = 0.0
     # where the time went, in seconds: 'parse', 'store', then each stage's own entries
     # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'start' is making the build
-    # directory (catching up a spare build, or copying the served one); 'other' is the
-    # rest (hashing, switching)
+    # directory (catching up a spare build, or copying the served one) and opening its
+    # writer (with PostgreSQL: making the schema, a copy of the served one); 'other' is
+    # the rest (hashing, switching)
     timings: dict[str, float] = field(default_factory=dict)
     # how the build directory was made: "new" (no index yet), "caught-up" (the spare
     # build, caught up with the served one) or "copied" (a copy of the served build)
@@ -341,8 +342,8 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
         raise
-    clock["start"] = time.perf_counter() - started
     db = store.open_writer(partial, facts_url, previous)  # the writer for this build (index.store.StoreWriter)
+    clock["start"] = time.perf_counter() - started  # with PostgreSQL: the copy of the served schema too
     try:
         known = db.reports_by_source()
         hashed = db.file_stats()

@@ -23,8 +23,10 @@ RECYCLE_MAX_CHANGED reports or all of them, or when a stage cannot catch up.
 
 The build writes through ``index.store.open_writer`` (a ``StoreWriter``): the build's
 reports.db, or with ``facts_url`` (``NIANBAO_FACTS_URL``) a PostgreSQL schema of its own
-holding a copy of the served build's facts (index.pgstore); the writer is sealed before
-the switch and drops the facts of the pruned builds after it.
+(index.pgstore): the spare build's, caught up the same way, or a copy of the served
+build's; the writer is sealed before the switch and drops the facts of the pruned builds
+after it. A spare is caught up only when it and the served build keep their facts where
+this build writes (both in reports.db, or both on this PostgreSQL server).
 
 Staff metadata overrides (``metadata_file``, see index.metadata.read_overrides) are
 applied to each report as it is parsed, before it is stored or passed to the stages.

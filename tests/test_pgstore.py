@@ -230,6 +230,37 @@ def test_a_failed_build_leaves_the_served_facts_and_drops_its_schema(tmp_path, p
         assert facts.report_count() == 5
 
 
+class _CatchesUp(BuildStage):
+    def catch_up(self, report_ids, build_dir, served_dir):
+        pass
+
+
+class _FailsAfterCatchingUp(_CatchesUp):
+    def finish(self, build_dir):
+        raise RuntimeError("stage failed")
+
+
+def test_a_failed_catching_up_build_leaves_the_served_facts_and_the_next_build_copies(tmp_path, postgres_url):
+    """The spare build's schema is renamed for the new build before anything is written:
+    a failure drops it, the served schema is never written, the next build copies."""
+    index = tmp_path / "index"
+    inputs = _inputs(tmp_path, DATA.glob("*.txt"))
+    build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    (inputs / f"{QUNFENG}.txt").unlink()
+    build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    served = _served_schema(index)
+    with open_fact_store(index) as facts:
+        before = _plain(facts.catalog_reports())
+    shutil.copy(DATA / f"{QUNFENG}.txt", inputs)
+    with pytest.raises(RuntimeError, match="stage failed"):
+        build(inputs, index, progress=False, stages=[_FailsAfterCatchingUp()], facts_url=postgres_url)
+    assert _served_schema(index) == served and _schemas(postgres_url, index) == {served}
+    with open_fact_store(index) as facts:
+        assert _plain(facts.catalog_reports()) == before and facts.report_count() == 4
+    summary = build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    assert summary.started_from == "copied" and summary.total_reports == 5
+
+
 def test_killed_build_leaves_the_served_facts_and_the_next_build_drops_its_schema(tmp_path, postgres_url):
     index = tmp_path / "index"
     build(DATA, index, progress=False, facts_url=postgres_url)

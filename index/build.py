@@ -23,8 +23,10 @@ RECYCLE_MAX_CHANGED reports or all of them, or when a stage cannot catch up.
 
 The build writes through ``index.store.open_writer`` (a ``StoreWriter``): the build's
 reports.db, or with ``facts_url`` (``NIANBAO_FACTS_URL``) a PostgreSQL schema of its own
-holding a copy of the served build's facts (index.pgstore); the writer is sealed before
-the switch and drops the facts of the pruned builds after it.
+(index.pgstore): the spare build's, caught up the same way, or a copy of the served
+build's; the writer is sealed before the switch and drops the facts of the pruned builds
+after it. A spare is caught up only when it and the served build keep their facts where
+this build writes (both in reports.db, or both on this PostgreSQL server).
 
 Staff metadata overrides (``metadata_file``, see index.metadata.read_overrides) are
 applied to each report as it is parsed, before it is stored or passed to the stages.
@@ -105,8 +107,9 @@ class BuildSummary:
     seconds: float = 0.0
     # where the time went, in seconds: 'parse', 'store', then each stage's own entries
     # (e.g. 'passages', 'embed', 'vectors', 'lexical'); 'start' is making the build
-    # directory (catching up a spare build, or copying the served one); 'other' is the
-    # rest (hashing, switching)
+    # directory (catching up a spare build, or copying the served one) and opening its
+    # writer (with PostgreSQL: making the schema, a copy of the served one); 'other' is
+    # the rest (hashing, switching)
     timings: dict[str, float] = field(default_factory=dict)
     # how the build directory was made: "new" (no index yet), "caught-up" (the spare
     # build, caught up with the served one) or "copied" (a copy of the served build)
@@ -229,58 +232,79 @@ def _can_catch_up(stage: BuildStage) -> bool:
     return type(stage).catch_up is not BuildStage.catch_up
 
 
-def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage]) -> tuple[Path, list[str]] | None:
+def _spare_build(index_dir: Path, previous: Path, stages: list[BuildStage],
+                 facts_url: str | None = None) -> tuple[Path, list[str]] | None:
     """The complete build the served one was made from, and the reports the served
-    build changed, when catching it up beats copying the served build."""
+    build changed, when catching it up beats copying the served build. The served and
+    the spare build must keep their facts where this build will (the same reports.db
+    layout, or schemas on the same PostgreSQL server)."""
     if previous.parent != layout.builds_dir(index_dir).resolve() or not all(map(_can_catch_up, stages)):
         return None
     if not stages and (layout.bm25_dir(previous).exists() or layout.chroma_dir(previous).exists()):
         return None  # files no stage of this build would catch up: copy them as served
-    if layout.facts_file(previous).exists():
-        return None  # the served facts are in PostgreSQL: its reports.db holds passages only
-    db = store.open_readonly(previous)
-    try:
-        served_info = store.info(db)
-    finally:
-        db.close()
+    served_facts = layout.recorded_facts(previous)
+    if not _facts_here(served_facts, facts_url):
+        return None  # the facts move to another store: every report is read again anyway
+    if served_facts is None:
+        db = store.open_readonly(previous)
+        try:
+            served_info = store.info(db)
+        finally:
+            db.close()
+    else:
+        from .pgstore import schema_info
+
+        served_info = schema_info(*served_facts)
     parent, changed = served_info.get("parent_build", ""), served_info.get("changed_reports", ALL_CHANGED)
     spare = previous.parent / parent
     if not parent or parent.endswith(layout.PARTIAL_SUFFIX) or not layout.store_file(spare).exists() \
-            or layout.facts_file(spare).exists() or changed == ALL_CHANGED:
-        return None  # (a spare whose facts were in PostgreSQL has none of them to catch up)
+            or changed == ALL_CHANGED or not _facts_here(layout.recorded_facts(spare), facts_url):
+        return None
+    if served_facts is not None:
+        from .pgstore import schema_exists
+
+        if not schema_exists(*layout.recorded_facts(spare)):
+            return None  # dropped by hand, or a server restored without it
     changed = json.loads(changed)
     return (spare, changed) if len(changed) <= RECYCLE_MAX_CHANGED else None
 
 
+def _facts_here(recorded: tuple[str, str] | None, facts_url: str | None) -> bool:
+    """A build's recorded facts are where this build writes: both in reports.db, or both
+    on this PostgreSQL server."""
+    return recorded is None if facts_url is None else recorded is not None and recorded[0] == facts_url
+
+
 def _start_build(index_dir: Path, previous: Path | None, partial: Path, stages: list[BuildStage],
-                 recycle: bool = True) -> str:
+                 facts_url: str | None = None) -> tuple[str, tuple[str, list[str]] | None]:
     """Make the build directory: "new", "caught-up" (the spare build renamed, then its
     store and each stage's files caught up with the served build) or "copied" (the
-    served build copied). ``recycle=False`` (facts in PostgreSQL, where the build copies
-    the served schema anyway) always copies."""
+    served build copied). With the facts in PostgreSQL, also what the writer catches up
+    there: (the spare build's schema, the reports the served build changed), else None."""
     if previous is None:
         partial.mkdir(parents=True)
-        return "new"
-    spare = _spare_build(index_dir, previous, stages) if recycle else None
+        return "new", None
+    spare = _spare_build(index_dir, previous, stages, facts_url)
     if spare is not None:
         folder, changed = spare
+        spare_facts = layout.recorded_facts(folder)
         os.rename(folder, partial)  # from here a crash leaves a .partial, never a wrong complete build
         db = store.connect(partial)
         try:
-            store.copy_reports_from(db, previous, changed)
+            store.copy_reports_from(db, previous, changed)  # with PostgreSQL: the passages
         finally:
             db.close()
         try:
             for stage in stages:
                 stage.catch_up(changed, partial, previous)
-            return "caught-up"
+            return "caught-up", (spare_facts[1], changed) if spare_facts else None
         except NotImplementedError:  # a stage cannot, for this served build: copy it after all
-            shutil.rmtree(partial)
+            shutil.rmtree(partial)  # (its schema, if any, is dropped by this build's prune)
     # Start from a copy of what is served (store, vectors, lexical index): only
     # changed files are redone, and the served copy is never written to.
     shutil.copytree(previous, partial, copy_function=_copy_or_link,
                     ignore=shutil.ignore_patterns(*NOT_COPIED))
-    return "copied"
+    return "copied", None
 
 
 def _switch_current(index_dir: Path, build_dir: Path) -> None:
@@ -361,12 +385,13 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
     partial = layout.builds_dir(index_dir) / (build_id + layout.PARTIAL_SUFFIX)
     summary = BuildSummary(str(index_dir), "")
     try:
-        summary.started_from = _start_build(index_dir, previous, partial, stages, recycle=not facts_url)
+        summary.started_from, spare_facts = _start_build(index_dir, previous, partial, stages, facts_url)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched
         raise
-    clock["start"] = time.perf_counter() - started
-    db = store.open_writer(partial, facts_url, previous)  # the writer for this build (index.store.StoreWriter)
+    # the writer for this build (index.store.StoreWriter)
+    db = store.open_writer(partial, facts_url, previous, spare=spare_facts)
+    clock["start"] = time.perf_counter() - started  # with PostgreSQL: the copy of the served schema too
     try:
         known = db.reports_by_source()
         hashed = db.file_stats()

@@ -2,10 +2,13 @@
 and ``PostgresWriter`` (the build's writer, ``index.store.StoreWriter``), chosen by the
 setting ``facts_url`` (``NIANBAO_FACTS_URL=postgresql://…``).
 
-One schema per build. A build creates ``nianbao_<hash of the index dir>_<build id>``,
-copies the served build's schema into it (``INSERT … SELECT``, the secondary indexes made
-after), writes one transaction per report as the SQLite build does, runs ``ANALYZE`` and
-grants the serving role read access. The schema and the URL are recorded in the build
+One schema per build, ``nianbao_<hash of the index dir>_<build id>``. A build takes over
+the spare build's schema (one build behind the served one; index.build) by renaming it,
+and catches it up with the served schema by moving the rows of the reports the served
+build changed; without a spare it creates the schema and copies the served build's into
+it (``INSERT … SELECT``, the secondary indexes made after: at 10,000 reports ≈ 2M fact
+rows, most of a one-report rebuild). It writes one transaction per report as the SQLite
+build does, runs ``ANALYZE`` and grants the serving role read access. The schema and the URL are recorded in the build
 directory (``<build>/facts.txt``, index.layout) and in ``build_info`` (``facts_url``,
 ``facts_schema``): readers take them from the build ``current`` points at, so the atomic
 switch of ``current`` switches facts, passages, BM25 and vectors together and a reader
@@ -344,22 +347,33 @@ class PostgresWriter(StoreWriter):
         self._years: set[int] | None = None
 
     @classmethod
-    def create(cls, build_dir: str | Path, url: str, previous: str | Path | None = None) -> PostgresWriter:
-        """The writer of a new build: its schema made, holding a copy of the facts of the
-        ``previous`` build when they are in a schema on the same server."""
+    def create(cls, build_dir: str | Path, url: str, previous: str | Path | None = None,
+               spare: tuple[str, list[str]] | None = None) -> PostgresWriter:
+        """The writer of a new build: its schema, either the ``spare`` build's (schema,
+        report ids) renamed and caught up with the ``previous`` build for those reports
+        (index.build: the build one behind the served one, which nobody reads), or a new
+        one holding a copy of the facts of the ``previous`` build when they are in a
+        schema on the same server."""
         build_dir = Path(build_dir)
         schema = schema_name(build_dir)
         source = recorded(previous) if previous is not None else None
+        served = source[1] if source is not None and source[0] == url and source[1] != schema else None
         db = psycopg.connect(url, autocommit=True)
         try:
             db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))  # a crashed try
             with db.transaction():
-                db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-                db.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-                db.execute(TABLES)
-                if source is not None and source[0] == url and source[1] != schema and _exists(db, source[1]):
-                    _copy_schema(db, source[1])
-                db.execute(INDEXES)
+                if spare is not None and served is not None and _exists(db, spare[0]) and _exists(db, served):
+                    db.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(spare[0]),
+                                                                            sql.Identifier(schema)))
+                    db.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+                    _catch_up_schema(db, schema, served, spare[1])
+                else:
+                    db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+                    db.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+                    db.execute(TABLES)
+                    if served is not None and _exists(db, served):
+                        _copy_schema(db, served)
+                    db.execute(INDEXES)
         finally:
             db.close()
         keep_only_passages(build_dir)
@@ -565,6 +579,53 @@ def drop_schema(url: str, schema: str) -> None:
 
 def _exists(db: psycopg.Connection, schema: str) -> bool:
     return db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
+
+
+def schema_exists(url: str, schema: str) -> bool:
+    with psycopg.connect(url, connect_timeout=10) as db:
+        return _exists(db, schema)
+
+
+def schema_info(url: str, schema: str) -> dict[str, str]:
+    """The ``build_info`` of a build's schema ({} when the schema is gone)."""
+    with psycopg.connect(url, connect_timeout=10) as db:
+        if not _exists(db, schema):
+            return {}
+        return {k: v for k, v in db.execute(sql.SQL("SELECT key, value FROM {}.build_info").format(
+            sql.Identifier(schema))).fetchall()}
+
+
+def _partition_years(db: psycopg.Connection, schema: str) -> set[int]:
+    """The years of a schema's facts partitions (from the catalog: no scan of the facts)."""
+    return {int(r[0][len("facts_y"):]) for r in db.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+        "WHERE p.relname = 'facts' AND n.nspname = %s AND c.relname LIKE 'facts\\_y%%'", (schema,)).fetchall()}
+
+
+# The tables keyed by report, and the key (the rest are index-wide: copied whole).
+_BY_REPORT = {"reports": "id", "sections": "report_id", "facts": "report_id", "checks": "report_id"}
+
+
+def _catch_up_schema(db: psycopg.Connection, schema: str, source: str, report_ids: list[str]) -> None:
+    """Make ``schema`` (the spare build's, one build behind; search_path) hold what
+    ``source`` (the served build's) holds for these reports, and its index-wide tables
+    whole: the rows of a few reports move instead of the whole schema."""
+    src = sql.Identifier(source)
+    for year in sorted(_partition_years(db, source) - _partition_years(db, schema)):
+        db.execute(sql.SQL("CREATE TABLE {} PARTITION OF facts FOR VALUES IN ({})").format(
+            sql.Identifier(f"facts_y{year}"), sql.Literal(year)))
+    for table in COPIED:
+        key = _BY_REPORT.get(table)
+        if key is None:
+            db.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+            db.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}.{}").format(
+                sql.Identifier(table), src, sql.Identifier(table)))
+            continue
+        where = sql.SQL("{} = ANY(%s)").format(sql.Identifier(key))
+        db.execute(sql.SQL("DELETE FROM {} WHERE ").format(sql.Identifier(table)) + where, (report_ids,))
+        db.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}.{} WHERE ").format(
+            sql.Identifier(table), src, sql.Identifier(table)) + where, (report_ids,))
 
 
 def _copy_schema(db: psycopg.Connection, source: str) -> None:

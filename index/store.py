@@ -509,16 +509,18 @@ class SQLiteWriter(StoreWriter):
 
 
 def open_writer(build_dir: str | Path, facts_url: str | None = None,
-                previous: str | Path | None = None) -> StoreWriter:
+                previous: str | Path | None = None, spare: tuple[str, list[str]] | None = None) -> StoreWriter:
     """The writer of a new build in ``build_dir``: its reports.db (index.build put a copy
-    of the served one there, or nothing), or with ``facts_url`` (index.settings) a
-    PostgreSQL schema of its own, holding a copy of the facts of the ``previous`` build
-    (the one served) when they are on the same server."""
-    layout.facts_file(build_dir).unlink(missing_ok=True)  # a copy of the served build's: recorded anew
+    of the served one there, or caught up the spare build, or nothing), or with
+    ``facts_url`` (index.settings) a PostgreSQL schema of its own: ``spare`` (schema,
+    changed report ids) is the spare build's schema, taken over and caught up with the
+    ``previous`` build (the one served) for those reports; else a copy of the
+    ``previous`` build's facts when they are on the same server."""
+    layout.facts_file(build_dir).unlink(missing_ok=True)  # the served or spare build's: recorded anew
     if facts_url:
         from .pgstore import PostgresWriter
 
-        return PostgresWriter.create(build_dir, facts_url, previous)
+        return PostgresWriter.create(build_dir, facts_url, previous, spare)
     return SQLiteWriter(build_dir)
 
 

@@ -175,6 +175,43 @@ def test_each_build_writes_its_own_schema_and_prunes_old_ones(tmp_path, postgres
         assert facts.report_count() == 4
 
 
+def _rows(url: str, schema: str) -> dict[str, list[tuple]]:
+    """Every row of a build's facts tables, in key order (build_info apart: it dates the build)."""
+    order = {"reports": "id", "sections": "report_id, number", "facts": "report_id, tbl, row, col",
+             "checks": "report_id, seq", "rejects": "source_file", "file_stats": "source_file"}
+    with psycopg.connect(url) as db:
+        return {t: db.execute(f"SELECT * FROM {schema}.{t} ORDER BY {o}").fetchall() for t, o in order.items()}
+
+
+def test_a_rebuild_catches_up_the_spare_schema_instead_of_copying_the_served_one(tmp_path, postgres_url):
+    """Issue 14: a rebuild moved the rows of the few changed reports into the schema of
+    the build one behind (renamed), not the whole served schema; it must hold what a
+    fresh build of the same files holds."""
+    index = tmp_path / "index"
+    inputs = _inputs(tmp_path, [*DATA.glob("*.txt"), FIXTURES / "real" / "r006_pingtan_2021.txt"])
+    assert build(inputs, index, progress=False, facts_url=postgres_url).started_from == "new"
+    spare = _served_schema(index)
+    (inputs / f"{QUNFENG}.txt").unlink()
+    assert build(inputs, index, progress=False, facts_url=postgres_url).started_from == "copied"  # no spare yet
+    served = _served_schema(index)
+    jiaocha = inputs / f"{JIAOCHA}.txt"
+    jiaocha.write_text(jiaocha.read_text(encoding="utf-8").replace("交岔乡", "交岔镇", 1), encoding="utf-8")
+    summary = build(inputs, index, progress=False, facts_url=postgres_url)
+    assert summary.started_from == "caught-up" and [r.id for r in summary.reports] == [JIAOCHA]
+    caught_up = _served_schema(index)
+    assert _schemas(postgres_url, index) == {served, caught_up}  # the spare's schema became this build's
+    with psycopg.connect(postgres_url) as db:  # the served build's rows were read, not written
+        assert db.execute(f"SELECT COUNT(*) FROM {served}.reports").fetchone()[0] == 5
+    assert spare not in _schemas(postgres_url, index)
+    fresh = tmp_path / "fresh"
+    build(inputs, fresh, progress=False, facts_url=postgres_url)
+    mine, theirs = _rows(postgres_url, caught_up), _rows(postgres_url, _served_schema(fresh))
+    assert len(mine["reports"]) == 5 and len(mine["facts"]) > 500
+    assert mine == theirs
+    with open_fact_store(index) as facts:
+        assert facts.report_count() == 5 and any("交岔镇" in (r["body"] or "") for r in facts.catalog_reports())
+
+
 class _Fails(BuildStage):
     def finish(self, build_dir):
         raise RuntimeError("stage failed")
@@ -191,6 +228,37 @@ def test_a_failed_build_leaves_the_served_facts_and_drops_its_schema(tmp_path, p
     assert _served_schema(index) == served and _schemas(postgres_url, index) == {served}
     with open_fact_store(index) as facts:
         assert facts.report_count() == 5
+
+
+class _CatchesUp(BuildStage):
+    def catch_up(self, report_ids, build_dir, served_dir):
+        pass
+
+
+class _FailsAfterCatchingUp(_CatchesUp):
+    def finish(self, build_dir):
+        raise RuntimeError("stage failed")
+
+
+def test_a_failed_catching_up_build_leaves_the_served_facts_and_the_next_build_copies(tmp_path, postgres_url):
+    """The spare build's schema is renamed for the new build before anything is written:
+    a failure drops it, the served schema is never written, the next build copies."""
+    index = tmp_path / "index"
+    inputs = _inputs(tmp_path, DATA.glob("*.txt"))
+    build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    (inputs / f"{QUNFENG}.txt").unlink()
+    build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    served = _served_schema(index)
+    with open_fact_store(index) as facts:
+        before = _plain(facts.catalog_reports())
+    shutil.copy(DATA / f"{QUNFENG}.txt", inputs)
+    with pytest.raises(RuntimeError, match="stage failed"):
+        build(inputs, index, progress=False, stages=[_FailsAfterCatchingUp()], facts_url=postgres_url)
+    assert _served_schema(index) == served and _schemas(postgres_url, index) == {served}
+    with open_fact_store(index) as facts:
+        assert _plain(facts.catalog_reports()) == before and facts.report_count() == 4
+    summary = build(inputs, index, progress=False, stages=[_CatchesUp()], facts_url=postgres_url)
+    assert summary.started_from == "copied" and summary.total_reports == 5
 
 
 def test_killed_build_leaves_the_served_facts_and_the_next_build_drops_its_schema(tmp_path, postgres_url):

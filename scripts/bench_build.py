@@ -7,7 +7,7 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
-    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model (index.embeddings, sentence-transformers)
+    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model, each backend (onnx, torch)
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
@@ -19,10 +19,12 @@ process (a fresh process adds its import and load). With ``--fresh-process`` eac
 model load when something is embedded, the build, the summary). The file is restored at
 the end.
 
-``model-load`` starts a fresh Python per run that imports what a build imports, loads
-the embedding model (int8, index.embeddings: sentence-transformers) and embeds one text,
-and reports wall and CPU seconds (CPU seconds: what the
-process itself spent, steadier than wall time on a shared machine). ``incremental`` and
+``model-load`` starts a fresh Python per run and backend that imports what a build
+imports, loads the embedding model (int8, index.embeddings: ``onnx``, the ONNX export
+run by onnxruntime, made first if missing; ``torch``, sentence-transformers) and embeds
+one text, and reports wall and CPU seconds (CPU seconds: what the
+process itself spent, steadier than wall time on a shared machine).
+The builds use the settings of the environment (``NIANBAO_EMBEDDING_BACKEND`` …). ``incremental`` and
 ``full`` runs also record the build's CPU seconds (its own and its parse worker's).
 
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
@@ -34,6 +36,7 @@ Prints one line per run and the medians; ``--json FILE`` writes every run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -52,6 +55,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from index.build import build  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
+from index.settings import Settings  # noqa: E402
 
 CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修改 {stamp}）。\n"  # new text each run: no cache hit
 
@@ -63,7 +67,7 @@ def _cpu() -> float:
 
 
 def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
-    stage = RetrievalStage(dense=dense) if passages else None
+    stage = RetrievalStage(dense=dense, settings=Settings.from_env()) if passages else None
     cpu = _cpu()
     summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
     cpu = _cpu() - cpu
@@ -133,34 +137,40 @@ def fresh_process_build(input_dir: Path, index_dir: Path, passages: bool, dense:
 
 
 LOAD_PROBE = """
-import os, sys, time
+import dataclasses, os, sys, time
 started = time.perf_counter()
 sys.path.insert(0, {root!r})
 import index.build, index.retrieval_stage
 from index import embeddings
-if {plain}:
-    model = embeddings.get_model()
-else:
-    from sentence_transformers import SentenceTransformer
-    path = embeddings.default_model_path()
-    model = embeddings._quantize(SentenceTransformer(str(path), device="cpu"))
-model.encode(["加载模型"], batch_size=32, normalize_embeddings=True)
+from index.settings import Settings
+settings = dataclasses.replace(Settings.from_env(), embedding_backend={backend!r})
+imported = time.perf_counter()
+embeddings.embed(["加载模型"], settings.model_name, settings.onnx_dir)
 t = os.times()
-print(time.perf_counter() - started, t.user + t.system)
+print(imported - started, time.perf_counter() - started, t.user + t.system, "torch" in sys.modules)
 """
+BACKENDS = ("onnx", "torch")
 
 
 def model_load(args) -> list[dict]:
-    """Fresh processes loading the model, the two ways, alternately."""
+    """Fresh processes loading the model with each backend, alternately (the ONNX
+    export is made before the runs if missing: a one-off, not a load)."""
+    from index import embeddings
+
+    settings = dataclasses.replace(Settings.from_env(), embedding_backend="onnx")
+    embeddings.get_model(settings.model_name, settings.onnx_dir)
     runs = []
     for i in range(args.runs):
-        for name, plain in (("index.embeddings", True),):
-            done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), plain=plain)],
+        for name in BACKENDS:
+            done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), backend=name)],
                                   capture_output=True, text=True, check=True)
-            wall, cpu = map(float, done.stdout.split()[-2:])
-            runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2)})
-            print(f"run {i + 1}: {name}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
-    for name in ("index.embeddings",):
+            imports, wall, cpu, torch = done.stdout.split()[-4:]
+            imports, wall, cpu = float(imports), float(wall), float(cpu)
+            runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
+                         "imports_seconds": round(imports, 2), "imported_torch": torch == "True"})
+            print(f"run {i + 1}: {name}: {wall:.2f} s wall ({imports:.2f} s importing the build), {cpu:.2f} s CPU, "
+                  f"torch imported: {torch}", flush=True)
+    for name in BACKENDS:
         mine = [r for r in runs if r["loader"] == name]
         print(f"median {name}: {statistics.median(r['seconds'] for r in mine):.2f} s wall, "
               f"{statistics.median(r['cpu_seconds'] for r in mine):.2f} s CPU")
@@ -281,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     p_inc.add_argument("--pause", type=float, default=5.0, help="seconds between runs, after a sync")
     p_inc.add_argument("--fresh-process", action="store_true",
                        help="each rebuild a new scripts/build_index.py process, timed end to end")
-    p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, two ways")
+    p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, each backend")
     p_load.add_argument("--runs", type=int, default=5)
     p_load.add_argument("--json", help="write the runs to this file")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")

@@ -100,10 +100,11 @@ def corpus_dir(work: Path) -> Path:
 def build_index(work: Path) -> Path:
     from index.build import build
     from index.retrieval_stage import RetrievalStage
+    from index.settings import Settings
 
     index = work / "index"
     started = time.perf_counter()
-    stage = RetrievalStage()
+    stage = RetrievalStage(settings=Settings.from_env())  # NIANBAO_EMBEDDING_BACKEND …
     summary = build(corpus_dir(work), index, progress=False, stages=[stage])
     seconds = time.perf_counter() - started
     print(f"index: {summary.total_reports} reports ({len(summary.reports)} parsed, "

@@ -8,6 +8,7 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
     python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model, each backend (onnx, torch)
+    python scripts/bench_build.py backends --index var/index --n 512 --runs 2   # the backends' vectors and speed
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
 with the embedding cache empty, so every passage goes through the model.
@@ -26,6 +27,11 @@ one text, and reports wall and CPU seconds (CPU seconds: what the
 process itself spent, steadier than wall time on a shared machine).
 The builds use the settings of the environment (``NIANBAO_EMBEDDING_BACKEND`` …). ``incremental`` and
 ``full`` runs also record the build's CPU seconds (its own and its parse worker's).
+
+``backends`` embeds the same N text passages of a built index (a fixed sample) with each
+backend and variant (ONNX int8, torch int8, torch float32), batched as a build does,
+and reports CPU seconds and passages/s per run, and the cosine of each to torch float32
+and of ONNX int8 to torch int8 (mean and min).
 
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
 with the corpus's ``truth.jsonl``: metadata and every table cell, exact.
@@ -177,6 +183,41 @@ def model_load(args) -> list[dict]:
     return runs
 
 
+def backends(args) -> dict:
+    import random
+    import sqlite3
+
+    from index import embeddings, layout, passages
+    from index.retrieval_stage import DENSE_KINDS
+
+    db = sqlite3.connect(layout.store_file(layout.current_dir(Path(args.index))))
+    db.row_factory = sqlite3.Row
+    stored = [p for p in passages.load_passages(db) if p.kind in DENSE_KINDS]
+    db.close()
+    texts = [passages.dense_text(p) for p in random.Random(0).sample(stored, min(args.n, len(stored)))]
+    onnx = Settings.from_env()
+    variants = {"onnx int8": dataclasses.replace(onnx, embedding_backend="onnx", embedding_quantize=True),
+                "torch int8": dataclasses.replace(onnx, embedding_backend="torch", embedding_quantize=True),
+                "torch float32": dataclasses.replace(onnx, embedding_backend="torch", embedding_quantize=False)}
+    result = {"passages": len(texts), "runs": {}, "vectors": {}}
+    for name, settings in variants.items():
+        embeddings.get_model(settings.model_name, settings.onnx_dir)  # loaded (and exported) before timing
+        for i in range(args.runs):
+            started, cpu = time.perf_counter(), time.process_time()
+            vectors = embeddings.embed(texts, settings.model_name, settings.onnx_dir)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            result["runs"].setdefault(name, []).append({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)})
+            print(f"{name} run {i + 1}: {len(texts) / seconds:.1f} passages/s, {cpu:.1f} s CPU", flush=True)
+        result["vectors"][name] = vectors
+    got = result.pop("vectors")
+    result["cosine"] = {}
+    for a, b in (("onnx int8", "torch float32"), ("torch int8", "torch float32"), ("onnx int8", "torch int8")):
+        cosines = (got[a] * got[b]).sum(axis=1)
+        result["cosine"][f"{a} / {b}"] = {"mean": round(float(cosines.mean()), 4), "min": round(float(cosines.min()), 4)}
+        print(f"cosine {a} / {b}: mean {cosines.mean():.4f}, min {cosines.min():.4f}")
+    return result
+
+
 def incremental(args) -> list[dict]:
     input_dir, index_dir = Path(args.input), Path(args.index)
     target = _changeable(input_dir)
@@ -294,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, each backend")
     p_load.add_argument("--runs", type=int, default=5)
     p_load.add_argument("--json", help="write the runs to this file")
+    p_back = sub.add_parser("backends", help="the backends' vectors and speed on the same passages")
+    p_back.add_argument("--index", required=True, help="a built index (its text passages are embedded)")
+    p_back.add_argument("--n", type=int, default=512, help="passages (a fixed random sample)")
+    p_back.add_argument("--runs", type=int, default=2)
+    p_back.add_argument("--json", help="write the runs and cosines to this file")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)
@@ -311,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return 0 if result["cells_exact"] == result["cells"] and not result["problems"] else 1
+    if args.command == "backends":
+        result = backends(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        return 0
     if args.command == "model-load":
         runs = model_load(args)
         if args.json:

@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -79,7 +80,8 @@ def gold_rank(hits, question: dict) -> int | None:
 
 
 def corpus_dir(work: Path) -> Path:
-    """One folder with (links to) every corpus file, as build() reads a single folder."""
+    """One folder with (hard links to) every corpus file, as build() reads a single folder
+    (symbolic links to files outside the input folder are refused by the build)."""
     folder = work / "input"
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {}
@@ -88,12 +90,15 @@ def corpus_dir(work: Path) -> Path:
             if path.is_file() and path.suffix.lower() in (".txt", ".md", ".html", ".htm", ".pdf", ".docx"):
                 wanted[path.name] = path
     for link in folder.iterdir():
-        if link.name not in wanted:
+        if link.name not in wanted or link.is_symlink():
             link.unlink()
     for name, path in wanted.items():
         link = folder / name
         if not link.exists():
-            link.symlink_to(path)
+            try:
+                os.link(path, link)
+            except OSError:  # another file system
+                shutil.copy2(path, link)
     return folder
 
 

@@ -10,11 +10,19 @@ model a build recorded); nothing here reads the environment.
 
 Vectors are L2-normalised float32, so cosine similarity is a dot product.
 
-On CPU the model's linear layers run int8 (torch dynamic quantization), a model name
-ending in ``#int8``, unless the setting ``embedding_quantize`` is off: measured on 256 real passages, 46 passages/s against
-17.6 with float32 (2.6x), cosine to the float32 vectors 0.983 on average (min 0.975),
-retrieval quality in BENCHMARKS.md. The cache key names the variant, so float32 and
-int8 vectors are never mixed.
+Two backends run the model (the setting ``embedding_backend``), named by the end of the
+model name an index records (Settings.model_name), so vectors of two variants are never
+mixed in one index or cache:
+
+- ``#onnx-int8`` (the default) / ``#onnx``: onnxruntime + tokenizers on the model
+  exported once to ONNX (index.onnx_export; index.onnx_encoder): a process that embeds
+  never imports torch (≈ 0.2 s to load against ≈ 4–5 s).
+- ``#int8`` / no suffix: sentence-transformers in torch; int8 linear layers by torch
+  dynamic quantization unless ``embedding_quantize`` is off (256 real passages: 46
+  passages/s against 17.6 with float32, cosine to float32 0.983). For models the ONNX
+  export cannot take.
+
+Retrieval quality and speed of each in BENCHMARKS.md.
 
 ``EmbeddingCache`` keeps vectors in a small SQLite file keyed by a hash of the model
 name and the text: reports repeat template paragraphs, and a changed report keeps
@@ -32,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import EmbeddingModelMissing, default_model_path  # noqa: F401 - part of this module's API
+from .settings import DEFAULT_ONNX_DIR, EmbeddingModelMissing, Settings, default_model_path  # noqa: F401 - API
 
 BATCH_SIZE = 32
 QUERY_CACHE_SIZE = 4096  # question vectors kept per process (citizens repeat questions)
@@ -45,9 +53,9 @@ _lock = threading.Lock()
 
 
 def default_model_name() -> str:
-    """The default model as an index records it: the bundled m3e-small, int8
+    """The default model as an index records it: the bundled m3e-small, ONNX int8
     (index.settings.Settings().model_name)."""
-    return f"{default_model_path()}#int8"
+    return Settings().model_name
 
 
 def _quantize(model):
@@ -60,29 +68,54 @@ def _quantize(model):
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def get_model(name: str | None = None):
-    """The SentenceTransformer for `name` (default: default_model_name()), loaded once; a name
-    ending in ``#int8`` is that model with int8 linear layers."""
-    name = name or default_model_name()
-    with _lock:
-        model = _models.get(name)
-        if model is None:
-            from sentence_transformers import SentenceTransformer  # slow import: only when needed
+def onnx_folder(name: str, onnx_dir: str | Path | None = None) -> Path | None:
+    """Where the ONNX export of the model `name` (``…#onnx-int8`` / ``…#onnx``) is, or
+    will be, under `onnx_dir` (default var/onnx); None for a torch model name."""
+    return _onnx_folder(name, str(Path(onnx_dir or DEFAULT_ONNX_DIR).absolute()))
 
+
+@lru_cache(maxsize=64)  # hashing the model folder's file list: once per process, not per question
+def _onnx_folder(name: str, onnx_dir: str) -> Path | None:
+    path, _, variant = name.partition("#")
+    if not variant.startswith("onnx"):
+        return None
+    from .onnx_export import export_dir
+
+    return export_dir(onnx_dir, path, variant == "onnx-int8")
+
+
+def get_model(name: str | None = None, onnx_dir: str | Path | None = None):
+    """The encoder for `name` (default: default_model_name()), loaded once per process:
+    an index.onnx_encoder.OnnxEncoder for ``#onnx-int8``/``#onnx`` (its export made first
+    under `onnx_dir` if missing), else a SentenceTransformer (``#int8``: int8 linear
+    layers). Both have ``encode`` and ``get_sentence_embedding_dimension``."""
+    name = name or default_model_name()
+    folder = onnx_folder(name, onnx_dir)
+    with _lock:
+        model = _models.get(str(folder or name))
+        if model is None:
             path, _, variant = name.partition("#")
-            try:
-                model = SentenceTransformer(path, device="cpu")
-            except OSError as error:
-                raise EmbeddingModelMissing(f"cannot load embedding model {path}: {error}") from error
-            if variant == "int8":
-                model = _quantize(model)
-            _models[name] = model
+            if folder is not None:
+                from .onnx_encoder import OnnxEncoder
+                from .onnx_export import ensure
+
+                model = OnnxEncoder(ensure(folder.parent, path, variant == "onnx-int8"))
+            else:
+                from sentence_transformers import SentenceTransformer  # slow import: only when needed
+
+                try:
+                    model = SentenceTransformer(path, device="cpu")
+                except OSError as error:
+                    raise EmbeddingModelMissing(f"cannot load embedding model {path}: {error}") from error
+                if variant == "int8":
+                    model = _quantize(model)
+            _models[str(folder or name)] = model
     return model
 
 
-def embed(texts: list[str], model: str | None = None) -> np.ndarray:
+def embed(texts: list[str], model: str | None = None, onnx_dir: str | Path | None = None) -> np.ndarray:
     """Embed texts with the model (no cache): an (n, d) float32 array, rows normalised."""
-    m = get_model(model)
+    m = get_model(model, onnx_dir)
     if not texts:
         return np.zeros((0, m.get_sentence_embedding_dimension()), dtype=np.float32)
     vectors = m.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
@@ -91,15 +124,17 @@ def embed(texts: list[str], model: str | None = None) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
-def embed_query(text: str, model: str | None = None) -> np.ndarray:
-    """One question's vector (cached: the same question costs the model once)."""
-    vector = _query_vector(text, model or default_model_name())
+def embed_query(text: str, model: str | None = None, onnx_dir: str | Path | None = None) -> np.ndarray:
+    """One question's vector (cached: the same question costs the model once). A
+    served build passes the ONNX folder it recorded (index.served.Index.onnx_dir), so
+    questions are embedded by the export its passages were."""
+    vector = _query_vector(text, model or default_model_name(), str(onnx_dir) if onnx_dir else None)
     return vector.copy()
 
 
 @lru_cache(maxsize=QUERY_CACHE_SIZE)
-def _query_vector(text: str, model: str) -> np.ndarray:
-    return embed([text], model)[0]
+def _query_vector(text: str, model: str, onnx_dir: str | None) -> np.ndarray:
+    return embed([text], model, onnx_dir)[0]
 
 
 def text_key(text: str, model: str) -> str:
@@ -109,9 +144,10 @@ def text_key(text: str, model: str) -> str:
 class EmbeddingCache:
     """Vectors by sha256(model, text) in one SQLite file."""
 
-    def __init__(self, path: str | Path, model: str | None = None):
+    def __init__(self, path: str | Path, model: str | None = None, onnx_dir: str | Path | None = None):
         self.path = Path(path)
         self.model = model or default_model_name()
+        self.onnx_dir = onnx_dir
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
         self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)")
@@ -132,7 +168,7 @@ class EmbeddingCache:
                 missing[key] = text
         STATS["cached"] += len(texts) - len(missing)
         if missing:
-            vectors = embed(list(missing.values()), self.model)
+            vectors = embed(list(missing.values()), self.model, self.onnx_dir)
             for key, vec in zip(missing, vectors):
                 found[key] = vec
             self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",

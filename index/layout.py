@@ -8,6 +8,8 @@
         bm25/                       the BM25 shards (index.lexical)
         chroma/                     the passage vectors (index.vectors), with
           model.txt                 the embedding model and passage version used
+          onnx.txt                  the folder of ONNX exports its questions are embedded
+                                    with (index.embeddings; the onnx backend)
           collection.txt            the Chroma-server collection, when one is used
         facts.txt                   the PostgreSQL schema and URL of its facts, when
                                     they are there (index.pgstore; else in reports.db)
@@ -31,6 +33,7 @@ DB_NAME = "reports.db"
 BM25_DIR = "bm25"
 CHROMA_DIR = "chroma"
 MODEL_FILE = "model.txt"
+ONNX_FILE = "onnx.txt"
 COLLECTION_FILE = "collection.txt"
 EMBED_CACHE = "embeddings.db"
 FACTS_FILE = "facts.txt"
@@ -71,6 +74,10 @@ def chroma_dir(build_dir: str | Path) -> Path:
 
 def model_file(build_dir: str | Path) -> Path:
     return Path(build_dir) / CHROMA_DIR / MODEL_FILE
+
+
+def onnx_file(build_dir: str | Path) -> Path:
+    return Path(build_dir) / CHROMA_DIR / ONNX_FILE
 
 
 def embed_cache(index_dir: str | Path) -> Path:

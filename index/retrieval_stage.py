@@ -82,7 +82,7 @@ class RetrievalStage(BuildStage):
         self._client = vectors.open_client(build_dir, self.settings.chroma_url, self.settings.model_name)
         vectors.prepare_build(self._client, build_dir)  # server mode: the build's own collection
         self._collection = vectors.get_collection(self._client)
-        self._cache = EmbeddingCache(cache_path(build_dir), self.settings.model_name)
+        self._cache = EmbeddingCache(cache_path(build_dir), self.settings.model_name, self.settings.onnx_dir)
 
     def _close(self) -> None:
         if self._cache is not None:
@@ -246,6 +246,8 @@ class RetrievalStage(BuildStage):
             self._remake_collection(build_dir)
         if self.dense:
             (build_dir / vectors.CHROMA_DIR / MODEL_FILE).write_text(self._stamp(), encoding="utf-8")
+            # where the server finds the ONNX export its questions must be embedded with
+            layout.onnx_file(build_dir).write_text(str(Path(self.settings.onnx_dir).absolute()), encoding="utf-8")
             with self._timed("vectors"):
                 vectors.prune_collections(self._client, build_dir)  # server mode: builds index.build prunes
         self._close()  # release chroma before build() renames the directory

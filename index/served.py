@@ -143,6 +143,15 @@ class Index:
         return self.cached("model", read)
 
     @property
+    def onnx_dir(self) -> Path | None:
+        """The folder of ONNX exports the build embedded with (index.embeddings; None: the
+        default, or a torch model)."""
+        def read():
+            path = layout.onnx_file(self.build_dir)
+            return Path(path.read_text(encoding="utf-8").strip()) if path.exists() else None
+        return self.cached("onnx_dir", read)
+
+    @property
     def has_vectors(self) -> bool:
         """Whether the build has passage vectors (not with --no-embeddings)."""
         if self._has_vectors is None:

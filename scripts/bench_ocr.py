@@ -107,18 +107,6 @@ def main(argv: list[str] | None = None) -> int:
                     print("   wrong", w, file=sys.stderr)
         rows.append((quality, total))
         cost[quality] = (time.process_time() - cpu_started, total["pages"], loads)
-    # throughput: one scanned report parsed --runs times (wall clock and CPU per page)
-    speed_src = next(p for p, _ in sources if "r002" in p.name) if any("r002" in p.name for p, _ in sources) \
-        else sources[0][0]
-    speed_scan = scan_pdf(speed_src, args.out / "speed" / speed_src.name, "fair", seal=True)
-    rates, cpu = [], []
-    speed_loads = [os.getloadavg()[0]]
-    for _ in range(args.runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        pages = len(parse_report(speed_scan).ocr_pages)
-        rates.append(pages / (time.perf_counter() - started))
-        cpu.append((time.process_time() - cpu_started) / pages)
-        speed_loads.append(os.getloadavg()[0])
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {platform.python_version()}; "
           f"OCR at {ocr.OCR_DPI} dpi; command: python scripts/bench_ocr.py --qualities {args.qualities} "
           f"--runs {args.runs}\n")
@@ -145,10 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- |")
     for q, (cpu_s, pages, loads) in cost.items():
         print(f"| {q} | {cpu_s / max(1, pages):.1f} | {min(loads):.1f}–{max(loads):.1f} |")
-    print(f"\nthroughput on {speed_scan.name} (fair scan, {pages} pages): median "
-          f"{statistics.median(rates):.2f} pages/s (runs: {', '.join(f'{r:.2f}' for r in rates)}); "
-          f"CPU {statistics.median(cpu):.1f} s/page (runs: {', '.join(f'{c:.1f}' for c in cpu)}); "
-          f"load average {min(speed_loads):.1f}–{max(speed_loads):.1f} during the runs")
+    if args.runs > 0:  # throughput: one scanned report parsed --runs times (wall clock and CPU per page)
+        speed_src = next(p for p, _ in sources if "r002" in p.name) if any("r002" in p.name for p, _ in sources) \
+            else sources[0][0]
+        speed_scan = scan_pdf(speed_src, args.out / "speed" / speed_src.name, "fair", seal=True)
+        rates, cpu = [], []
+        speed_loads = [os.getloadavg()[0]]
+        for _ in range(args.runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            pages = len(parse_report(speed_scan).ocr_pages)
+            rates.append(pages / (time.perf_counter() - started))
+            cpu.append((time.process_time() - cpu_started) / pages)
+            speed_loads.append(os.getloadavg()[0])
+        print(f"\nthroughput on {speed_scan.name} (fair scan, {pages} pages): median "
+              f"{statistics.median(rates):.2f} pages/s (runs: {', '.join(f'{r:.2f}' for r in rates)}); "
+              f"CPU {statistics.median(cpu):.1f} s/page (runs: {', '.join(f'{c:.1f}' for c in cpu)}); "
+              f"load average {min(speed_loads):.1f}–{max(speed_loads):.1f} during the runs")
     print(f"\nload average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

@@ -27,7 +27,7 @@ from index.build import build
 from index.document import IngestError
 from index.load_pdf import load_pdf
 from index.ocr import misread_numbers
-from index.ocr_review import flag_misreads
+from index.ocr_review import flag_misreads, settle_doubtful
 from index.parse import parse_report
 from index.passages import passages_for
 from index.tables import extract_tables
@@ -261,6 +261,40 @@ def test_a_confident_misread_that_breaks_the_sums_is_flagged_with_the_fix():
     flagged = flag_misreads(facts, ocr_pages={cell.page})
     assert flagged == [cell]
     assert cell.uncertain and cell.value is None and cell.candidates == ["9", "6"]
+
+
+def _doubtful(facts, key, candidates):
+    cell = next(f for f in facts if f.key == key)
+    cell.value, cell.uncertain, cell.candidates = None, True, list(candidates)
+    return cell
+
+
+def test_a_doubtful_digit_two_sums_force_is_settled_with_its_reason():
+    """r003 fair: 本年新收's 其他 (4) read as 4 or 1, among 8 doubtful cells of 9 pt type."""
+    doc = load_pdf(str(FIXTURES / "real" / "r003_huaian_city_2024.pdf"), ocr="off")
+    facts = extract_tables(doc).facts
+    cell = _doubtful(facts, "依申请|本年新收|其他", ["1", "4"])  # OCR's reading first
+    assert settle_doubtful(facts, {cell.page}) == [cell]
+    assert cell.value == "4" and not cell.uncertain and not cell.candidates
+    assert "申请人合计 本年新收" in cell.reason and "勾稽关系 其他" in cell.reason
+
+
+def test_a_doubtful_reading_one_sum_confirms_is_settled():
+    doc = load_pdf(str(FIXTURES / "real" / "r003_huaian_city_2024.pdf"), ocr="off")
+    facts = extract_tables(doc).facts
+    cell = _doubtful(facts, "复议诉讼|行政复议|尚未审结", ["37", "87"])  # 72 + 64 + 178 + 37 = 351
+    assert settle_doubtful(facts, {cell.page}) == [cell] and cell.value == "37"
+
+
+def test_a_runner_up_digit_that_one_sum_would_pick_is_not_taken():
+    """A report may print a wrong total (r001's review table prints 总计 0 where its
+    cells add up to 5): one sum is not enough to replace OCR's reading."""
+    doc = load_pdf(str(FIXTURES / "real" / "r001_huaian_hongze_2023.pdf"), ocr="off")
+    facts = extract_tables(doc).facts
+    cell = _doubtful(facts, "复议诉讼|行政诉讼-复议后起诉|总计", ["0", "5"])
+    assert settle_doubtful(facts, {cell.page}) == []
+    assert cell.uncertain and cell.value is None and cell.candidates == ["0", "5"]
+    assert settle_doubtful(facts, ocr_pages=set()) == []  # and never on pages with a text layer
 
 
 def test_printed_arithmetic_errors_of_text_pages_are_not_flagged():

@@ -39,7 +39,9 @@ same pdfplumber page object):
   the same text lines and table fragments in the same coordinates; ``"force"`` OCRs
   every page, ``"off"`` none. A page scanned at under 100 dpi is not OCR'd in "auto"
   (at 40 dpi OCR gets one character in three wrong). ``Document.ocr_pages`` lists the pages OCR read, and a
-  cell OCR read with doubt is in its Grid's ``doubtful``.
+  cell OCR read with doubt is in its Grid's ``doubtful``. A ruled OCR'd region
+  without figures (a table header cut off by a page break) gives text lines, as a
+  text layer would.
 
 Raises :class:`IngestError` for: a missing file, a file that is not a PDF or is
 corrupt, a PDF that needs a password, a PDF with zero pages, and a PDF without a text
@@ -353,13 +355,20 @@ def _ocr_page(page) -> tuple[list[_Fragment], list[_TextLine]]:
     pno = page.page_number
     read = ocr.read_image(ocr.render(page))
     fragments = []
+    lines = [_TextLine(text=_clean(ln.text), page=pno, top=ln.top, x1=ln.x1, size=max(1.0, ln.size))
+             for ln in read.lines if _clean(ln.text)]
     for t in read.tables:
         rows = [[_clean_cell(c) for c in row] for row in t.rows]
         if _plausible_table(rows):
             fragments.append(_Fragment(rows=rows, xs=t.xs, page=pno, top=t.top, bottom=t.bottom,
                                        x0=t.x0, x1=t.x1, doubtful=t.doubtful))
-    lines = [_TextLine(text=_clean(ln.text), page=pno, top=ln.top, x1=ln.x1, size=max(1.0, ln.size))
-             for ln in read.lines if _clean(ln.text)]
+        else:
+            # ruled, but no table of figures (a header cut off by the page break): its
+            # words are text, as a text layer gives them
+            step = (t.bottom - t.top) / max(1, len(rows))
+            lines += [_TextLine(text=_clean(" ".join(c for c in row if c)), page=pno, top=t.top + k * step,
+                                x1=t.x0, size=max(1.0, step)) for k, row in enumerate(rows) if any(row)]
+    lines.sort(key=lambda ln: ln.top)
     return fragments, lines
 
 

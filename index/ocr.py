@@ -31,6 +31,11 @@ A page, step by step:
    ``index.tables`` marks such cells uncertain with those candidates;
    ``index.ocr_review`` adds the cells whose confident reading breaks the template's
    arithmetic where one confusable digit would fix it.
+6. A cell in a row and a column of numbers that reads as something else ('省', '口',
+   a lone '/') is a number OCR could not read (:func:`misread_numbers`): it is
+   emptied, so the row keeps its column positions, and doubtful. An empty column at a
+   table's edge is dropped only when its outer side is not ruled (a frame line drawn
+   past the border); a ruled one is a column printed empty.
 
 Coordinates given back are PDF points (as pdfplumber's), so load_pdf's stitching of
 tables across pages and its joining of wrapped lines work unchanged.
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import threading
 from dataclasses import dataclass, field
 
@@ -210,6 +216,7 @@ class _Table:
     ys: list[int]
     owner: dict[tuple[int, int], tuple[int, int]]  # slot -> top-left slot of its cell
     extent: dict[tuple[int, int], tuple[int, int]]  # top-left slot -> bottom-right slot
+    ruled: list[float] = field(default_factory=list)  # inked share of each column line (xs)
 
 
 def _cluster(values: list[float], tol: float) -> list[int]:
@@ -363,7 +370,8 @@ def _cells(horiz, vert, x0, y0, x1, y1, xs, ys) -> _Table:
     for s, o in owner.items():
         e = extent.get(o, o)
         extent[o] = (max(e[0], s[0]), max(e[1], s[1]))
-    return _Table(x0, y0, x1, y1, xs, ys, owner, extent)
+    ruled = [_inked(vert[y0:y1, max(0, x - t):x + t + 1]) for x in xs]
+    return _Table(x0, y0, x1, y1, xs, ys, owner, extent, ruled)
 
 
 # --------------------------------------------------------------------------- recognition
@@ -506,14 +514,20 @@ def read_image(img: np.ndarray, dpi: int = OCR_DPI) -> OcrPage:
             if cell.candidates:
                 doubtful[(i, j)] = cell.candidates
         xs = [x * scale for x in t.xs[:-1]]
-        # an empty column at an edge is a frame ruling drawn past the table's border
-        while rows and len(rows[0]) > 2 and not any(r[-1] for r in rows):
+        ruled = list(t.ruled) or [0.0] * len(t.xs)
+        # an empty column at an edge whose outer side has no ruling is a frame ruling
+        # drawn past the table's border; a ruled one is a column printed empty (seed
+        # 003: the 行政复议 block of a table cut by a page break)
+        while rows and len(rows[0]) > 2 and not any(r[-1] for r in rows) and ruled[-1] < 0.5:
             rows = [r[:-1] for r in rows]
             xs = xs[:-1]
-        while rows and len(rows[0]) > 2 and not any(r[0] for r in rows):
+            ruled = ruled[:-1]
+        while rows and len(rows[0]) > 2 and not any(r[0] for r in rows) and ruled[0] < 0.5:
             rows = [r[1:] for r in rows]
             xs = xs[1:]
+            ruled = ruled[1:]
             doubtful = {(i, j - 1): c for (i, j), c in doubtful.items()}
+        misread_numbers(rows, doubtful)
         out_tables.append(OcrTable(rows=rows, xs=xs, top=t.y0 * scale,
                                    bottom=t.y1 * scale, x0=t.x0 * scale, x1=t.x1 * scale, doubtful=doubtful))
     lines = _lines([(boxes[k], readings[k]) for k in free], scale)
@@ -563,6 +577,63 @@ def _second_opinion(eng, img, bw, tables: list[_Table], cells: dict, dpi: int) -
             merged = [c for c in dict.fromkeys(first.candidates + ([second.text] if sure else second.candidates))
                       if c and c != "?"]
             cells[key] = OcrCell(first.text, merged or ["?"])
+
+
+# glyphs OCR gives to a digit it cannot read well, and the digit they stand for
+_GLYPH_DIGIT = {"/": "1", "／": "1", "\\": "1", "|": "1", "一": "1", "-": "1", "—": "1", "－": "1",
+                "B": "8", "口": "0", "o": "0", "O": "0", "D": "0", "S": "5", "s": "5", "Z": "2",
+                "z": "2", "g": "9", "q": "9", "b": "6", "G": "6", "T": "7", "l": "1", "I": "1"}
+# what a report may print in an empty cell
+_BLANK_MARKS = {"-", "—", "－", "——", "/", "／", "―", "–", "--", "─", "无"}
+
+
+_WITH_UNIT = re.compile(r"^-?\d[\d,，]*(?:\.\d+)?(?:万元|元|件|项|个|次)$")
+
+
+def _is_number(text: str) -> bool:
+    """One number or several (a merged cell), a printed unit allowed ('0元')."""
+    parts = text.split()
+    return bool(parts) and all(_NUMBER.match(p) or _WITH_UNIT.match(p) for p in parts)
+
+
+def misread_numbers(rows: list[list[str]], doubtful: dict[tuple[int, int], list[str]]) -> None:
+    """A cell in a row of numbers and a column of numbers that reads as something
+    else ('省', '口', 'B', '·', a lone '/') is a number OCR could not read: its text
+    becomes '' (the row keeps its column positions) and it is doubtful (in place).
+    A dash or slash the table prints in three cells or more is its blank mark and
+    stays a blank."""
+    rows_n: dict[int, int] = {}
+    cols_n: dict[int, int] = {}
+    marks: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            if _is_number(text):
+                rows_n[i] = rows_n.get(i, 0) + 1
+                cols_n[j] = cols_n.get(j, 0) + 1
+            elif text.strip() in _BLANK_MARKS:
+                marks[text.strip()] = marks.get(text.strip(), 0) + 1
+    for i, row in enumerate(rows):
+        filled = sum(1 for t in row if t.strip())
+        # a row of numbers (a one-row table's columns have no other number to go by)
+        number_row = rows_n.get(i, 0) >= max(2, filled / 2)
+        for j, raw in enumerate(row):
+            text = raw.replace(" ", "")
+            if not text or _is_number(raw) or len(text) > 3:
+                continue
+            if rows_n.get(i, 0) < 1 or (cols_n.get(j, 0) < 2 and not number_row):
+                continue
+            if (i, j) in doubtful:  # read with doubt already: keep the numeric readings
+                row[j] = ""
+                doubtful[(i, j)] = [c for c in doubtful[(i, j)] if _is_number(c)] or ["?"]
+                continue
+            if text in _BLANK_MARKS and marks.get(text, 0) >= 3:
+                continue
+            digits = "".join(_GLYPH_DIGIT.get(ch, "") for ch in text)
+            cands = [digits] if len(digits) == len(text) else []
+            if text in _BLANK_MARKS:
+                cands.append("")  # or the blank it prints
+            row[j] = ""
+            doubtful[(i, j)] = cands or ["?"]
 
 
 def _index(edges: list[int], v: float) -> int | None:
@@ -627,6 +698,12 @@ _AS_DIGIT = {"O": "0", "o": "0", "〇": "0", "Ｏ": "0", "D": "0", "l": "1", "I"
 _WEAK_DIGIT = {"一": "1"}
 
 
+def _as_digit(ch: str) -> str:
+    """A glyph as the digit it stands for ('１' and '1' are one reading)."""
+    ch = unicodedata.normalize("NFKC", ch)
+    return _AS_DIGIT.get(ch, ch)
+
+
 def _cell_from(readings: list[Reading]) -> OcrCell:
     groups: list[list[Reading]] = [[]]
     for r in readings:
@@ -659,9 +736,9 @@ def _one_value(readings: list[Reading]) -> OcrCell:
         if ch in _WEAK_DIGIT:
             doubtful.append((k, []))
             continue
-        same = p + sum(q for a, q in alts if _AS_DIGIT.get(a, a) == digit)
+        same = p + sum(q for a, q in alts if _as_digit(a) == digit)
         if same < DIGIT_CONFIDENCE:
-            others = [_AS_DIGIT.get(a, a) for a, _ in alts]
+            others = [_as_digit(a) for a, _ in alts]
             doubtful.append((k, [d for d in dict.fromkeys(others) if d.isdigit() and d != digit]))
     if not doubtful:
         return OcrCell(as_digits)

@@ -11,6 +11,17 @@ uncertain, its candidates the fixes first and the reading as OCR gave it last; i
 value is withheld as for every uncertain cell. A failing check that no single
 look-alike fixes is left as it is (reports do print wrong totals: index/checks.py
 records them), and nothing is ever corrected silently.
+
+The other way round, a cell OCR read *with doubt* (index/ocr.py: a digit below the
+confidence bar, candidates the reading and the runner-up digits) is settled when the
+template's arithmetic forces it (:func:`settle_doubtful`): with each candidate in
+turn, the checks the cell takes part in are decided (every other term certain); a
+candidate fits when every such check passes. When exactly one candidate fits, it is
+stored with its ``reason`` if it is OCR's own reading (a sum confirms it), or if two
+checks or more decided it (a row and a column: a total the report printed wrong
+cannot make two independent sums pick a runner-up digit); otherwise the cell stays
+uncertain. As with run-together digits
+(index/tables.py), an inference is stored only when it is forced.
 """
 
 from __future__ import annotations
@@ -31,6 +42,46 @@ def _variants(value: str) -> list[str]:
             if cand != value and not (len(cand) > 1 and cand[0] == "0" and "." not in cand[:2]):
                 out.append(cand)
     return out
+
+
+MIN_CHECKS = 2  # independent sums that must agree before a runner-up digit is taken
+
+
+def settle_doubtful(facts: list[Fact], ocr_pages: set[int]) -> list[Fact]:
+    """Settle (in place) the doubtful OCR'd cells whose value the arithmetic forces;
+    return the settled facts. Repeats while settling one cell decides another's checks."""
+    settled: list[Fact] = []
+    changed = True
+    while changed:
+        changed = False
+        for fact in facts:
+            if not (fact.uncertain and fact.page in ocr_pages and fact.candidates):
+                continue
+            cands = [c for c in dict.fromkeys(fact.candidates) if c == "" or _is_number(c)]
+            if not cands:
+                continue
+            base = {(c.rule, c.scope) for c in check_tables(facts) if c.passed is not None}
+            fits: list[tuple[str, list[str]]] = []
+            for cand in cands:
+                fact.value, fact.uncertain, fact.blank = (cand or None), False, cand == ""
+                decided = [c for c in check_tables(facts) if c.passed is not None and (c.rule, c.scope) not in base]
+                if decided and all(c.passed for c in decided):
+                    fits.append((cand, [f"{c.rule} {c.scope}" for c in decided]))
+            fact.value, fact.uncertain, fact.blank = None, True, False
+            # OCR's own reading confirmed by a sum, or a runner-up forced by two sums
+            if len(fits) == 1 and len(fits[0][1]) >= (1 if fits[0][0] == cands[0] else MIN_CHECKS):
+                value, rules = fits[0]
+                fact.reason = (f"OCR read it with doubt ({' or '.join(c or '(blank)' for c in cands)}); "
+                               f"only {value or '(blank)'} fits the template's arithmetic ({'; '.join(rules)})")
+                fact.value, fact.uncertain, fact.blank = (value or None), False, value == ""
+                fact.candidates = []
+                settled.append(fact)
+                changed = True
+    return settled
+
+
+def _is_number(text: str) -> bool:
+    return text.lstrip("-").replace(".", "", 1).isdigit()
 
 
 def _failing(facts: list[Fact]) -> set[tuple[str, str]]:

@@ -11,7 +11,7 @@ from .checks import CheckResult, run_checks
 from .document import Document, Fact, IngestError
 from .load import load_document
 from .metadata import ReportMeta, extract_metadata
-from .ocr_review import flag_misreads
+from .ocr_review import flag_misreads, settle_doubtful
 from .sections import Section, split_sections
 from .tables import extract_tables
 
@@ -82,7 +82,10 @@ def parse_report(path: str | Path, source_file: str | None = None, limits=None, 
     meta = extract_metadata(doc)
     sections = split_sections(doc.lines)
     tables = extract_tables(doc)
-    if doc.ocr_pages:  # a misread digit must not pass for a figure
+    if doc.ocr_pages:
+        # a doubtful digit the arithmetic forces is settled; a misread digit must not
+        # pass for a figure
+        settle_doubtful(tables.facts, set(doc.ocr_pages))
         flag_misreads(tables.facts, set(doc.ocr_pages))
     narrative = "\n".join(s.text for s in sections if s.number in (0, 1, 3))
     checks = run_checks(tables.facts, narrative, tables.version)

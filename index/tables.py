@@ -35,6 +35,11 @@ How it works
    A wrong number stated confidently is the worst outcome: whenever a value is
    inferred rather than read from its own cell, the cell is flagged unless the
    inference is forced.
+6. Documents read by OCR (``Document.ocr_pages``) get labels misread: a sub-row word
+   with one character wrong still counts ('逾翔不补正'), a long label cell is matched
+   by its best stretch, a short generic label ('其他') must be a whole grid cell, and
+   two template rows read from one grid row are both flagged. A row holding a cell
+   OCR read with doubt that cannot be lined up one cell per column is flagged whole.
 """
 
 from __future__ import annotations
@@ -344,15 +349,28 @@ class Found:
 
 
 class _Tables:
-    def __init__(self, stream: Stream, template: T.Template):
+    def __init__(self, stream: Stream, template: T.Template, ocr: bool = False):
         self.s = stream
         self.template = template
+        self.ocr = ocr  # the document was (partly) read by OCR: labels may be misread
         self.claimed: list[tuple[int, int]] = []
         self.problems: list[str] = []
 
     # -- helpers
     def _free(self, a: int, b: int) -> bool:
         return all(b <= x or a >= y for x, y in self.claimed)
+
+    def _whole(self, p: int, v: str) -> bool:
+        """In OCR'd grids a short generic label ('其他') is a whole cell: the 其他 in
+        '（六）其他处理' is another row's label when OCR garbled the labels around it."""
+        if not self.ocr or len(v) >= 4:
+            return True
+        cell = self.s.cells[self.s.cell_at(p)]
+        if not cell.grid:
+            return True
+        # numbering as OCR reads it: '3.', '3、', '3' or a stray mark before the words
+        return re.sub(r"^(?:[（][一二三四五六七八九十\d]{1,2}[）]|[\d一二三四五六七八九十]{1,2}[.、，]?|[^\u4e00-\u9fff])+",
+                      "", cell.ctext) == v
 
     def _variants(self, spec: T.RowSpec) -> list[str]:
         vs = sorted({_canon_label(v) for v in spec.labels}, key=len, reverse=True)
@@ -409,7 +427,7 @@ class _Tables:
             for v in variants:
                 if len(v) < min_len:
                     continue
-                hits = [p for p in self.s.find_all(v, a, b) if self._free(p, p + len(v))]
+                hits = [p for p in self.s.find_all(v, a, b) if self._free(p, p + len(v)) and self._whole(p, v)]
                 if not hits:
                     continue
                 # prefer an occurrence that carries values in its own row
@@ -438,8 +456,14 @@ class _Tables:
             if cell.empty or cell.start < lo or cell.start >= hi or not self._free(cell.start, cell.start + len(cell.ctext)):
                 continue
             text = re.sub(r"^([（][一二三四五六七八九十]{1,2}[）]|\d{1,2}[.、]|[一二三四五六七八九十]{1,2}、)+", "", cell.ctext)
-            if not text or len(text) > len(longest) * 2:
+            if not text:
                 continue
+            if len(text) > len(longest) * 2:
+                if not (self.ocr and cell.grid):
+                    continue
+                # an OCR'd label cell holds the whole printed label, the template's
+                # label with misread characters inside it: its best-matching stretch
+                text = _best_window(text, longest)
             score = difflib.SequenceMatcher(None, text, longest).ratio()
             if len(text) >= 8 and longest.startswith(text[:8]) and score < 0.8:
                 score = 0.8  # a label cut off by a line break
@@ -533,6 +557,12 @@ class _Tables:
         return out
 
 
+def _best_window(text: str, label: str) -> str:
+    n = len(label)
+    windows = [text[k:k + n] for k in range(0, len(text) - n + 1)]
+    return max(windows, key=lambda w: difflib.SequenceMatcher(None, w, label).ratio())
+
+
 def _rows_overlapping(s: Stream, lo: int, hi: int) -> list[int]:
     return sorted({c.row for c in s.cells
                    if (c.start < hi and c.start + len(c.ctext) > lo) or (c.empty and lo <= c.start < hi)})
@@ -548,6 +578,7 @@ class RowReading:
     inferred: bool = False  # the reading is an inference (not one number per cell)
     note: str = ""
     cells: list = field(default_factory=list)  # the cell of each column, when read one per cell
+    doubtful: bool = False  # one of its cells was read by OCR with doubt
 
 
 def _fmt(x: float) -> str:
@@ -590,7 +621,7 @@ def read_items(spec: T.RowSpec, items: list[Item], n: int | None = None, constra
     items = _trim(items, n, grid)
     raw = " | ".join(i.text if not i.blank else "∅" for i in items)
     page = next((i.cell.page for i in items if i.cell is not None and i.cell.page), None)
-    rr = RowReading(spec, [], raw, page)
+    rr = RowReading(spec, [], raw, page, doubtful=any(i.cell is not None and i.cell.candidates for i in items))
     if not items:
         return rr
     if len(items) == n:
@@ -775,7 +806,7 @@ def extract_tables(doc: Document) -> TableResult:
         if not missing:
             break
         specs_here: list[T.RowSpec] = []
-        got = _extract_from_stream(stream, template, missing, result.problems, specs_here)
+        got = _extract_from_stream(stream, template, missing, result.problems, specs_here, bool(doc.ocr_pages))
         if got.get(T.APPLICATION):
             app_specs = specs_here
         for table, rows in got.items():
@@ -810,9 +841,9 @@ def _money_units_from_text(facts: list[Fact], text: str) -> None:
 
 
 def _extract_from_stream(stream: Stream, template: T.Template, tables: list[str], problems: list[str],
-                         used_specs: list[T.RowSpec]) -> dict[str, dict[str, RowReading]]:
+                         used_specs: list[T.RowSpec], ocr: bool = False) -> dict[str, dict[str, RowReading]]:
     text = stream.text
-    ext = _Tables(stream, template)
+    ext = _Tables(stream, template, ocr)
 
     def first(needles, lo=0, hi=None):
         hits = [text.find(n, lo, hi if hi is not None else len(text)) for n in needles]
@@ -833,7 +864,7 @@ def _extract_from_stream(stream: Stream, template: T.Template, tables: list[str]
     app_specs = template.application_rows
     if template.one_row_other and b0 is not None:
         region = text[b0:]
-        if not any(m in region for m in template.sub_row_words) and "其他处理" in region:
+        if not any(_has_word(region, m, ocr) for m in template.sub_row_words) and "其他处理" in region:
             # the report prints （六）其他处理 as ONE row (2019 style): keep it as
             # 依申请|其他处理; the three 2021 sub-rows are absent
             app_specs = template.one_row_other
@@ -872,6 +903,22 @@ def _extract_from_stream(stream: Stream, template: T.Template, tables: list[str]
     return out
 
 
+def _has_word(text: str, word: str, ocr: bool) -> bool:
+    """``word`` in ``text``; in OCR'd text also with one character misread
+    ('逾翔不补正' for 逾期不补正)."""
+    if word in text:
+        return True
+    if not ocr or len(word) < 4:
+        return False
+    n = len(word)
+    for k in range(n):  # every other character in place
+        head, tail = word[:k], word[k + 1:]
+        pattern = re.escape(head) + "." + re.escape(tail)
+        if re.search(pattern, text):
+            return True
+    return False
+
+
 def _label_regions(ext: _Tables, found: dict[str, Found], hi: int) -> list[tuple[Found, int]]:
     """Found labels in document order with the start of the next label (any table)."""
     ordered = sorted(found.values(), key=lambda f: f.start)
@@ -887,10 +934,13 @@ def _read_rows(ext: _Tables, specs: tuple[T.RowSpec, ...], found: dict[str, Foun
     s = ext.s
     result: dict[str, RowReading] = {}
     label_rows: set[int] = set()
+    row_keys: dict[int, list[str]] = {}  # physical row -> template rows read from it
     unresolved: list[T.RowSpec] = []
     for f, stop in _label_regions(ext, found, hi):
         items = ext.same_row_items(f.start, f.end, stop)
         label_rows.add(s.cells[s.cell_at(f.end - 1)].row)
+        if s.cells[s.cell_at(f.end - 1)].grid:
+            row_keys.setdefault(s.cells[s.cell_at(f.end - 1)].row, []).append(f.spec.key)
         n = len(f.spec.columns)
         has_value = any(not i.blank for i in items)
         if has_value or (items and len(items) >= n):
@@ -898,6 +948,16 @@ def _read_rows(ext: _Tables, specs: tuple[T.RowSpec, ...], found: dict[str, Foun
             if rr.page is None:
                 rr.page = s.cells[s.cell_at(f.start)].page
             result[f.spec.key] = rr
+    if ext.ocr:
+        # two template rows read from one OCR'd table row: a label was misread and
+        # another row's label matched; neither row's figures can be trusted
+        for keys in row_keys.values():
+            if len(keys) > 1:
+                for key in keys:
+                    if key in result:
+                        result[key].cells, result[key].doubtful = [], True
+                        result[key].note = (result[key].note + "; " if result[key].note else "") + \
+                            "rows " + " and ".join(keys) + " read from one OCR'd table row"
     for key, rr in result.items():
         if len(rr.readings) > 1 and rr.spec.table == T.ACTIVE:
             _apply_narrative_pins(rr, s.text)
@@ -1002,7 +1062,9 @@ def _read_review(ext: _Tables, lo: int, hi: int) -> dict[str, RowReading]:
         if rr.readings or len(items) >= 2:
             break
     for i, spec in enumerate(specs):
-        sub = RowReading(spec, [], rr.raw, rr.page, rr.inferred, rr.note)
+        sub = RowReading(spec, [], rr.raw, rr.page, rr.inferred, rr.note, doubtful=rr.doubtful)
+        if len(rr.cells) == 15:  # read one number per cell: OCR's doubts stay with their cells
+            sub.cells = rr.cells[i * 5:(i + 1) * 5]
         seen = []
         for reading in rr.readings:
             part = tuple(reading[i * 5:(i + 1) * 5])
@@ -1038,6 +1100,11 @@ def _facts(readings: dict[str, RowReading], rows: list[T.RowSpec], found_tables:
             if len(values) == 1 and cell is not None and cell.candidates:  # OCR read it with doubt
                 facts.append(Fact(spec.table, spec.key, col, None, unit, rr.raw, rr.page,
                                   blank=False, uncertain=True, candidates=list(cell.candidates)))
+            elif len(values) == 1 and cell is None and rr.doubtful:
+                # OCR read a cell of the row with doubt, and the row's cells could not be
+                # lined up one per column: any of them may be that cell
+                facts.append(Fact(spec.table, spec.key, col, None, unit, rr.raw, rr.page,
+                                  blank=False, uncertain=True, candidates=["" if v is None else v for v in values]))
             elif len(values) == 1:
                 v = values[0]
                 facts.append(Fact(spec.table, spec.key, col, v, unit, rr.raw, rr.page,

@@ -10,7 +10,9 @@ file: exact (right and not flagged), flagged uncertain, wrong and not flagged; a
 metadata (body, level, year). Throughput is OCR'd pages per second over the whole parse
 (render, OCR, tables, checks) of the fair scan of r002, the median of ``--runs`` runs,
 with the CPU seconds per page (both cores count); the model is loaded once, before the
-clock starts (as in a build). Prints a Markdown table.
+clock starts (as in a build). Prints Markdown tables: per quality, per document and
+quality, and the CPU seconds per OCR'd page of each quality's parses with the load
+average seen during them (the machine may be shared: CPU time is the figure to compare).
 """
 
 from __future__ import annotations
@@ -82,12 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     sources = [(p, g) for p, g in golden_pdfs() if not args.only or args.only in p.name]
     ocr.engine()  # loaded once, as a build does
     rows = []
+    per_doc: dict[str, dict[str, dict]] = {}
+    cost: dict[str, tuple[float, int, list[float]]] = {}
     for quality in args.qualities.split(","):
         scans = [(scan_pdf(p, args.out / quality / p.name, quality, seal=True), g) for p, g in sources]
         total = {"cells": 0, "exact": 0, "flagged": 0, "wrong": 0, "meta_ok": 0, "files": 0, "pages": 0}
+        cpu_started, loads = time.process_time(), [os.getloadavg()[0]]
         for scan, golden in scans:
             parsed = parse_report(scan)
+            loads.append(os.getloadavg()[0])
             s = score(parsed, golden)
+            per_doc.setdefault(scan.name, {})[quality] = s
             for k in ("cells", "exact", "flagged", "wrong"):
                 total[k] += s[k]
             total["meta_ok"] += s["meta_ok"]
@@ -99,16 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 for w in s["wrong_keys"]:
                     print("   wrong", w, file=sys.stderr)
         rows.append((quality, total))
-    # throughput: one scanned report parsed --runs times (wall clock and CPU per page)
-    speed_src = next(p for p, _ in sources if "r002" in p.name) if any("r002" in p.name for p, _ in sources) \
-        else sources[0][0]
-    speed_scan = scan_pdf(speed_src, args.out / "speed" / speed_src.name, "fair", seal=True)
-    rates, cpu = [], []
-    for _ in range(args.runs):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        pages = len(parse_report(speed_scan).ocr_pages)
-        rates.append(pages / (time.perf_counter() - started))
-        cpu.append((time.process_time() - cpu_started) / pages)
+        cost[quality] = (time.process_time() - cpu_started, total["pages"], loads)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {platform.python_version()}; "
           f"OCR at {ocr.OCR_DPI} dpi; command: python scripts/bench_ocr.py --qualities {args.qualities} "
           f"--runs {args.runs}\n")
@@ -118,9 +116,39 @@ def main(argv: list[str] | None = None) -> int:
         pct = 100 * t["exact"] / t["cells"] if t["cells"] else 0
         print(f"| {quality} | {t['files']} | {t['pages']} | {t['cells']} | {t['exact']} ({pct:.1f}%) | "
               f"{t['flagged']} | {t['wrong']} | {t['meta_ok']}/{t['files']} |")
-    print(f"\nthroughput on {speed_scan.name} (fair scan, {pages} pages): median "
-          f"{statistics.median(rates):.2f} pages/s (runs: {', '.join(f'{r:.2f}' for r in rates)}); "
-          f"CPU {statistics.median(cpu):.1f} s/page (runs: {', '.join(f'{c:.1f}' for c in cpu)})")
+    qualities = [q for q, _ in rows]
+    print("\n| document | " + " | ".join(qualities) + " |")
+    print("| --- |" + " --- |" * len(qualities))
+    for name, by_q in per_doc.items():
+        cells = []
+        for q in qualities:
+            s = by_q.get(q)
+            if s is None:
+                cells.append("")
+                continue
+            pct = 100 * s["exact"] / s["cells"]
+            cells.append(f"{s['exact']}/{s['cells']} ({pct:.1f}%), {s['flagged']} flagged, {s['wrong']} wrong")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n| scan quality | CPU s per OCR'd page (parse of every file) | load average during it |")
+    print("| --- | --- | --- |")
+    for q, (cpu_s, pages, loads) in cost.items():
+        print(f"| {q} | {cpu_s / max(1, pages):.1f} | {min(loads):.1f}–{max(loads):.1f} |")
+    if args.runs > 0:  # throughput: one scanned report parsed --runs times (wall clock and CPU per page)
+        speed_src = next(p for p, _ in sources if "r002" in p.name) if any("r002" in p.name for p, _ in sources) \
+            else sources[0][0]
+        speed_scan = scan_pdf(speed_src, args.out / "speed" / speed_src.name, "fair", seal=True)
+        rates, cpu = [], []
+        speed_loads = [os.getloadavg()[0]]
+        for _ in range(args.runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            pages = len(parse_report(speed_scan).ocr_pages)
+            rates.append(pages / (time.perf_counter() - started))
+            cpu.append((time.process_time() - cpu_started) / pages)
+            speed_loads.append(os.getloadavg()[0])
+        print(f"\nthroughput on {speed_scan.name} (fair scan, {pages} pages): median "
+              f"{statistics.median(rates):.2f} pages/s (runs: {', '.join(f'{r:.2f}' for r in rates)}); "
+              f"CPU {statistics.median(cpu):.1f} s/page (runs: {', '.join(f'{c:.1f}' for c in cpu)}); "
+              f"load average {min(speed_loads):.1f}–{max(speed_loads):.1f} during the runs")
     print(f"\nload average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

@@ -95,7 +95,7 @@ def flag_misreads(facts: list[Fact], ocr_pages: set[int]) -> list[Fact]:
     if not failing:
         return []
     suspects = [f for f in facts if f.page in ocr_pages and not f.uncertain and f.value is not None
-                and f.value.lstrip("-").replace(".", "", 1).isdigit() and _involved(f, failing)]
+                and _is_number(f.value) and _involved(f, failing)]
     fixes: dict[int, list[str]] = {}
     suspect_ids = {id(f) for f in suspects}
     for k, fact in enumerate(facts):

@@ -131,8 +131,9 @@ class Settings:
         (index.embeddings): ``#onnx-int8``, ``#onnx`` (float32), ``#int8`` (torch, int8) or
         nothing (torch, float32). Vectors of two variants are never mixed in one index."""
         name = self.embedding_model or default_model_path()
-        variant = ("onnx-" if self.embedding_backend == "onnx" else "") + ("int8" if self.embedding_quantize else "")
-        return f"{name}#{variant.rstrip('-')}" if variant.rstrip("-") else name
+        variant = {("onnx", True): "onnx-int8", ("onnx", False): "onnx",
+                   ("torch", True): "int8", ("torch", False): ""}[self.embedding_backend, self.embedding_quantize]
+        return f"{name}#{variant}" if variant else name
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

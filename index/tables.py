@@ -938,9 +938,10 @@ def _read_rows(ext: _Tables, specs: tuple[T.RowSpec, ...], found: dict[str, Foun
     unresolved: list[T.RowSpec] = []
     for f, stop in _label_regions(ext, found, hi):
         items = ext.same_row_items(f.start, f.end, stop)
-        label_rows.add(s.cells[s.cell_at(f.end - 1)].row)
-        if s.cells[s.cell_at(f.end - 1)].grid:
-            row_keys.setdefault(s.cells[s.cell_at(f.end - 1)].row, []).append(f.spec.key)
+        label_cell = s.cells[s.cell_at(f.end - 1)]
+        label_rows.add(label_cell.row)
+        if label_cell.grid:
+            row_keys.setdefault(label_cell.row, []).append(f.spec.key)
         n = len(f.spec.columns)
         has_value = any(not i.blank for i in items)
         if has_value or (items and len(items) >= n):

@@ -53,7 +53,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve", "--index", str(index_dir), "--port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a guard, not a timing: gradio's import alone took 48 s at load 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited:\n" + self.process.stdout.read().decode(errors="replace"))
@@ -63,7 +63,7 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("server did not start within 60 s")
+        raise RuntimeError("server did not start within 180 s")
 
     def stop(self) -> None:
         self.process.terminate()

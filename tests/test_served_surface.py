@@ -58,7 +58,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve", "--index", str(index_dir), "--port", str(self.port), *extra],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # a guard, not a timing: gradio's import alone took 48 s at load 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited:\n" + self.process.stdout.read().decode(errors="replace"))
@@ -68,7 +68,7 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError("server did not start within 90 s")
+        raise RuntimeError("server did not start within 180 s")
 
     def client(self, address: str = "127.0.0.1", **kw) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60,

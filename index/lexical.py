@@ -34,6 +34,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import zlib
 from pathlib import Path
@@ -211,6 +212,7 @@ class LexicalIndex:
         manifest = _manifest(directory)
         if manifest is None:
             raise FileNotFoundError(f"{directory} holds no BM25 index of format {FORMAT}: rebuild the index")
+        allow_open_files(FILES_PER_SHARD * manifest["shards"])
         shards = [Shard.load(directory / _shard_dir(i)) for i in range(manifest["shards"])]
         return cls(shards, manifest["tokenizer"])
 
@@ -226,6 +228,26 @@ class LexicalIndex:
             hits.extend(shard.search(tokens, k, shard.mask(report_ids, year, level, kind)))
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
+
+
+# A loaded shard maps its three score arrays (data, indices, indptr), and each map keeps
+# a file descriptor open: 1,000 shards (50,000 reports) hold 3,000.
+FILES_PER_SHARD = 3
+_OTHER_FILES = 1024  # the rest of the process: sockets, stores, the parse worker's pipes, an index being swapped in
+
+
+def allow_open_files(needed: int) -> None:
+    """Let this process keep ``needed`` more files open: the soft limit (often 1,024) is
+    raised up to the hard one; an OSError says plainly when even that is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2 * needed + _OTHER_FILES  # twice: the served index and the one replacing it
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    if hard != resource.RLIM_INFINITY and hard < want:
+        raise OSError(f"the BM25 index needs about {want:,} open files ({needed // FILES_PER_SHARD:,} shards) "
+                      f"and this process may open only {hard:,}: raise the limit (ulimit -n, or "
+                      f"LimitNOFILE= for a systemd service)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else want, hard))
 
 
 def _shard_dir(i: int) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
+import selectors
 import struct
 import subprocess
 import sys
@@ -166,7 +166,11 @@ class ParseWorker:
         self._started = True
 
     def _ready(self, timeout: float) -> bool:
-        return bool(select.select([self._process.stdout], [], [], timeout)[0])
+        # a selector, not select.select(): that refuses a descriptor numbered past 1,023,
+        # and a process that has loaded a large index holds thousands (index.lexical)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            return bool(selector.select(timeout))
 
     def close(self) -> None:
         if self._process is not None:

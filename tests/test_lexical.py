@@ -148,3 +148,41 @@ def test_link_from_leaves_shared_files_and_replaces_the_rest(tmp_path):
     assert (spare / layout.BM25_DIR / "s000" / "ids.json").stat().st_ino == shared
     assert (spare / layout.BM25_DIR / "s001" / "ids.json").read_text(encoding="utf-8") == "b2"
     assert not (spare / layout.BM25_DIR / "s002").exists() and not (spare / layout.BM25_DIR / "s003").exists()
+
+
+_LOAD_WITH_FEW_FILES = """
+import resource, sys
+from index.lexical import LexicalIndex
+resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[2]), int(sys.argv[3])))
+try:
+    lex = LexicalIndex.load(sys.argv[1])
+except OSError as error:
+    print("refused:", error)
+else:
+    print("loaded", len(lex.shards), "shards; soft limit now", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+"""
+
+
+def test_a_many_shard_index_loads_past_a_low_open_file_limit_or_says_which_limit_to_raise(tmp_path, monkeypatch):
+    """Each loaded shard keeps FILES_PER_SHARD files open (mapped arrays): 1,000 shards (50k
+    reports) passed the usual soft limit of 1,024. Loading raises the soft limit up to the
+    hard one; when the hard one is too low the error names the limit to raise."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(lexical, "REPORTS_PER_SHARD", 1)
+    monkeypatch.setattr(lexical, "ONE_SHARD_MAX", 0)
+    inputs, index = _inputs(tmp_path, PINGTAN[:12]), tmp_path / "index"
+    _build(inputs, index)
+    bm25 = str(layout.bm25_dir(current_dir(index)))
+    root = Path(__file__).resolve().parent.parent
+
+    def load(soft: int, hard: int) -> str:
+        return subprocess.run([sys.executable, "-c", _LOAD_WITH_FEW_FILES, bm25, str(soft), str(hard)], cwd=root,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    # 12 shards: 36 mapped files, 2 x 36 + 1,024 wanted
+    assert load(64, 4096) == "loaded 12 shards; soft limit now 4096"
+    said = load(64, 512)
+    assert said.startswith("refused: the BM25 index needs about 1,096 open files (12 shards)"), said
+    assert "ulimit -n" in said

@@ -506,8 +506,10 @@ def _build(input_dir: Path, index_dir: Path, progress: bool, stages: list[BuildS
         db.set_info(parent_build=previous.name if previous is not None else "",
                        changed_reports=ALL_CHANGED if changed is None else json.dumps(sorted(changed)))
         db.commit()
+        t0 = time.perf_counter()
         _compact(db)
         db.seal()
+        clock["seal"] = time.perf_counter() - t0  # with PostgreSQL: its ANALYZE
     except BaseException:
         db.abandon()
         shutil.rmtree(partial, ignore_errors=True)  # the served index is untouched

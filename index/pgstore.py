@@ -8,7 +8,7 @@ and catches it up with the served schema by moving the rows of the reports the s
 build changed; without a spare it creates the schema and copies the served build's into
 it (``INSERT … SELECT``, the secondary indexes made after: at 10,000 reports ≈ 2M fact
 rows, most of a one-report rebuild). It writes one transaction per report as the SQLite
-build does, runs ``ANALYZE`` and grants the serving role read access. The schema and the URL are recorded in the build
+build does, runs ``ANALYZE`` (a caught-up build: on the tables its changes made stale) and grants the serving role read access. The schema and the URL are recorded in the build
 directory (``<build>/facts.txt``, index.layout) and in ``build_info`` (``facts_url``,
 ``facts_schema``): readers take them from the build ``current`` points at, so the atomic
 switch of ``current`` switches facts, passages, BM25 and vectors together and a reader
@@ -97,6 +97,11 @@ CREATE INDEX reports_by_year ON reports (year, level);
 CREATE INDEX reports_by_body ON reports (body, template);
 CREATE INDEX checks_failed ON checks (report_id) WHERE NOT passed;
 """
+# ANALYZE samples every table: at 10,000 reports most of a caught-up rebuild's server
+# time. A caught-up build analyzes only the tables whose rows changed by more than
+# autovacuum's own share since their last ANALYZE (its default scale factor and threshold).
+_ANALYZED = ("reports", "sections", "facts", "checks")
+_STALE_SHARE, _STALE_ROWS = 0.1, 50
 COPIED = ("reports", "sections", "facts", "checks", "rejects", "build_info", "file_stats")
 _FACT_COLUMNS = ("report_id", "year", "tbl", "row", "col", "value", "number", "unit", "raw", "page", "blank",
                  "uncertain", "candidates", "reason", "seq")
@@ -345,6 +350,7 @@ class PostgresWriter(StoreWriter):
         self.db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         self.db.commit()
         self._years: set[int] | None = None
+        self.kept_statistics = False  # the tables are a caught-up spare's: statistics came with them
 
     @classmethod
     def create(cls, build_dir: str | Path, url: str, previous: str | Path | None = None,
@@ -359,10 +365,12 @@ class PostgresWriter(StoreWriter):
         source = recorded(previous) if previous is not None else None
         served = source[1] if source is not None and source[0] == url and source[1] != schema else None
         db = psycopg.connect(url, autocommit=True)
+        caught_up = False
         try:
             db.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))  # a crashed try
             with db.transaction():
                 if spare is not None and served is not None and _exists(db, spare[0]) and _exists(db, served):
+                    caught_up = True
                     db.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(spare[0]),
                                                                             sql.Identifier(schema)))
                     db.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
@@ -380,6 +388,7 @@ class PostgresWriter(StoreWriter):
         passages.connect(layout.store_file(build_dir)).close()  # the build's own file: passages, and its stamp
         _record(build_dir, url, schema)
         writer = cls(url, schema, build_dir)
+        writer.kept_statistics = caught_up
         writer.set_info(facts_url=re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", url), facts_schema=schema)  # no password
         writer.commit()
         return writer
@@ -411,8 +420,28 @@ class PostgresWriter(StoreWriter):
         self.db.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
             ident, sql.Identifier(READ_ROLE)))
         self.db.commit()
-        self.db.execute("ANALYZE reports, sections, facts, checks")  # facts: its partitions too
+        stale = self._stale_tables() if self.kept_statistics else list(_ANALYZED)
+        if stale:
+            self.db.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, stale))))
         self.db.commit()
+
+    def _stale_tables(self) -> list[str]:
+        """The tables whose statistics changed rows made stale, by autovacuum's rule, from
+        PostgreSQL's own count of rows changed since each table's last ANALYZE (which
+        follows the tables through the rename). ``facts`` stands for all its partitions."""
+        try:
+            self.db.execute("SELECT pg_stat_force_next_flush()")  # this build's counts, flushed when idle
+            self.db.commit()
+        except psycopg.errors.UndefinedFunction:  # before PostgreSQL 15: analyze as a new schema is
+            self.db.rollback()
+            return list(_ANALYZED)
+        rows = self.db.execute(
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = %s AND (c.reltuples < 0 OR s.n_mod_since_analyze > %s + %s * c.reltuples)",
+            (self.schema, _STALE_ROWS, _STALE_SHARE)).fetchall()
+        self.db.commit()
+        stale = {"facts" if r["relname"].startswith("facts_y") else r["relname"] for r in rows}
+        return [t for t in _ANALYZED if t in stale]
 
     def prune(self, keep: set[Path]) -> None:
         """Drop this index's schemas that no kept build names (pruned or crashed builds)."""

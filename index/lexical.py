@@ -199,6 +199,12 @@ class LexicalIndex:
     def __init__(self, shards: list[Shard], tokenizer: str = TOKENIZER):
         self.shards = shards
         self.tokenizer = tokenizer
+        # which shards hold a report: a search scoped to a few reports (nearly every
+        # answer) reads their shards only, not every shard of a 50,000-report index
+        self.shards_of: dict[str, list[int]] = {}
+        for i, shard in enumerate(shards):
+            for report_id in shard.reports:
+                self.shards_of.setdefault(report_id, []).append(i)
 
     @classmethod
     def from_passages(cls, passages: list, tokenizer: str | None = None) -> "LexicalIndex":
@@ -224,7 +230,11 @@ class LexicalIndex:
         if not tokens:
             return []
         hits: list[tuple[str, float]] = []
-        for shard in self.shards:
+        if report_ids is None:
+            shards = self.shards
+        else:
+            shards = [self.shards[i] for i in sorted({i for r in report_ids for i in self.shards_of.get(r, ())})]
+        for shard in shards:
             hits.extend(shard.search(tokens, k, shard.mask(report_ids, year, level, kind)))
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]

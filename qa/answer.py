@@ -342,7 +342,7 @@ def answer_text(store: FactStore, catalog: Catalog, query: Query, index, text_mo
     names = set()
     for r in refs:
         names |= {r.name, r.body, r.body.replace("人民政府", "")}
-        names |= {a for a, bodies in catalog.aliases.items() if r.body in bodies}
+        names |= catalog.aliases_of(r.body)
     question = query.text_query or query.question
     keywords = _keywords(re.sub(r"\d{2,4}年度?", "", question), names)
     hinted = [n for rx, n in _SECTION_HINTS if rx.search(question)]

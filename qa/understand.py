@@ -258,6 +258,8 @@ class Catalog:
             for alias in region_aliases(ref.province, ref.city, ref.county):
                 self.regions.setdefault(alias, set()).add(ref.body)
         self._names = None  # NameMatcher, made on first use
+        self._years: list[int] | None = None
+        self._aliases_of: dict[str, set[str]] | None = None
 
     @property
     def names(self) -> NameMatcher:
@@ -284,11 +286,24 @@ class Catalog:
             seen.setdefault(r.body, None)
         return list(seen)
 
+    def aliases_of(self, body: str) -> set[str]:
+        """The names a question may use for one body (the reverse of ``aliases``)."""
+        if self._aliases_of is None:
+            self._aliases_of = {}
+            for alias, bodies in self.aliases.items():
+                for b in bodies:
+                    self._aliases_of.setdefault(b, set()).add(alias)
+        return set(self._aliases_of.get(body, ()))
+
     def reports_of(self, body: str) -> list[ReportRef]:
         return list(self._by_body.get(body, []))
 
     def years(self, bodies: list[str] | None = None) -> list[int]:
-        refs = self.reports if not bodies else [r for b in dict.fromkeys(bodies) for r in self._by_body.get(b, [])]
+        if not bodies:  # the index's years, asked for by nearly every question: made once
+            if self._years is None:
+                self._years = sorted({r.year for r in self.reports if r.year})
+            return list(self._years)
+        refs = [r for b in dict.fromkeys(bodies) for r in self._by_body.get(b, [])]
         return sorted({r.year for r in refs if r.year})
 
     def name_of(self, body: str) -> str:

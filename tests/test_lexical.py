@@ -116,6 +116,29 @@ def test_a_changed_report_rebuilds_only_its_shard_and_searches_as_a_fresh_build(
     assert _searches(lex) == _searches(_lexical(fresh))
 
 
+def test_a_search_scoped_to_some_reports_reads_their_shards_and_finds_what_a_filtered_search_finds(tmp_path, monkeypatch):
+    """Answers scope BM25 to the named bodies' reports; only the shards holding those
+    reports are read, and they give every passage of those reports that a search of the
+    whole index gives, with the same scores."""
+    monkeypatch.setattr(lexical, "REPORTS_PER_SHARD", 3)
+    monkeypatch.setattr(lexical, "ONE_SHARD_MAX", 0)
+    inputs, index = _inputs(tmp_path, PINGTAN[:12]), tmp_path / "index"
+    _build(inputs, index)
+    lex = _lexical(index)
+    assert len(lex.shards) == 4
+    report_ids = sorted(lex.shards_of)
+    assert len(report_ids) == 12 and all(len(lex.shards_of[r]) == 1 for r in report_ids)
+    every = 10_000  # more than the index's passages: every positive score comes back
+    for query in QUERIES:
+        whole = lex.search(query, every)
+        for scope in ({report_ids[0]}, {report_ids[1], report_ids[-1]}, set(report_ids[::2])):
+            scoped = lex.search(query, every, report_ids=scope)
+            expected = [hit for hit in whole if hit[0].split(":")[0] in scope]
+            assert sorted(scoped, key=lambda h: (-h[1], h[0])) == sorted(expected, key=lambda h: (-h[1], h[0]))
+        assert lex.search(query, every, report_ids={"no-such-report"}) == []
+    assert any(lex.search(q, every, report_ids={report_ids[0]}) for q in QUERIES)
+
+
 @pytest.mark.parametrize("reports, shards", [(1, 1), (113, 1), (250, 1), (251, 6), (10_000, 200)])
 def test_shard_count_keeps_small_indexes_whole(reports, shards):
     assert lexical.shard_count(reports) == shards

@@ -42,6 +42,23 @@ def test_understand_links_body_and_year(fast_catalog, question, body, year):
     assert q.years == [year]
 
 
+def test_one_wrong_character_is_a_substitution_before_the_type_word(fast_catalog):
+    """``near`` reads a window as a name one substituted character away, keeping the last
+    character (乡, 镇, 局): not the name itself (that is ``exact``'s), not another type
+    word, not one character more or less, not a window opening with a question word."""
+    matcher = fast_catalog.names
+
+    def near(text):
+        return {(matcher.names[rank][0], start) for rank, start in matcher.near(text)}
+
+    assert ("交岔乡", 0) in near("交叉乡21年有人申请吗")
+    assert ("交岔乡", 2) in near("请问交叉乡21年有人申请吗")
+    assert not any(name == "交岔乡" for name, _ in near("交岔乡2021年"))      # the name itself
+    assert not any(name == "交岔乡" for name, _ in near("交叉镇2021年"))      # another type word
+    assert not any(name == "交岔乡" for name, _ in near("交叉叉乡2021年"))    # a character more
+    assert not any(name == "交岔乡" for name, _ in near("哪岔乡2021年"))      # a question word
+
+
 def test_understand_relative_years(fast_catalog):
     newest = max(r.year for r in fast_catalog.reports if r.year)
     assert understand("平潭今年收到多少申请", None, fast_catalog).years == [newest]

@@ -73,6 +73,8 @@ def quantities(store: dict) -> dict[str, float]:
         q["/api/facts rows"] = f["rows"]
         q["/api/facts p50 ms"] = f["p50_ms"]
         q["/api/facts p95 ms"] = f["p95_ms"]
+        if "first_page" in f:
+            q["/api/facts first page p50 ms"] = f["first_page"]["p50_ms"]
     m = store.get("server")
     if m:
         q["server RSS after start MB"] = m["after_start"]["rss_mb"]
@@ -212,9 +214,13 @@ def warnings(proj: dict, target: int, shard_size: int | None, passages_per_s: fl
             out.append(f"sqlite: one reports.db of {size / 1024:.1f} GB (facts, sections, passages)")
         rows = q.get("/api/facts rows", {}).get("projected")
         ms = q.get("/api/facts p50 ms", {}).get("projected")
-        if rows and ms:
+        page_ms = q.get("/api/facts first page p50 ms", {}).get("projected")
+        if rows and ms and page_ms is None:
             out.append(f"{store}: /api/facts over all townships returns ≈ {rows:,.0f} rows in one response, "
                        f"≈ {ms / 1000:.1f} s (p50): it needs paging")
+        elif rows and ms:
+            out.append(f"{store}: /api/facts over all townships: the first JSON page ≈ {page_ms:,.0f} ms; "
+                       f"the whole table (CSV, ≈ {rows:,.0f} rows) ≈ {ms / 1000:.1f} s")
         start = q.get("one-report rebuild, copied: start s", {}).get("projected")
         if start:
             what = "schema" if store == "postgres" else "build directory"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import socket
@@ -352,6 +353,46 @@ def test_facts_builds_a_sorted_table_for_a_figure_people_name(client, key):
     assert body["figure"]["table"] == "依申请" and body["count"] == 7
     values = [row["value"] for row in body["data"] if row["value"] is not None]
     assert values == sorted(values, reverse=True) and values[0] == 34
+
+
+def _row_key(row: dict) -> str:
+    return json.dumps(row, sort_keys=True, ensure_ascii=False)
+
+
+def test_facts_come_in_pages_that_add_up_to_the_whole_table(client, key):
+    """JSON comes in pages: ``count`` is every matching row, ``next_offset`` leads to the
+    next page until the last. Paging by name reads only the page's reports, paging by
+    value reads them all; either way the pages, joined, are the whole table."""
+    h = {"X-API-Key": key}
+    tables = {}
+    for sort, condition in (("name", {}), ("-year", {}), ("-value", {}), ("name", {"condition": ">", "value": 0})):
+        params = {"figure": "本年新收 总计", "sort": sort, **condition}
+        whole = client.get("/api/facts", params=params, headers=h).json()
+        assert whole["limit"] == 1000 and whole["next_offset"] is None and whole["count"] == len(whole["data"]) >= 2
+        pages, offset = [], 0
+        while offset is not None:
+            page = client.get("/api/facts", params={**params, "offset": offset, "limit": 2}, headers=h).json()
+            assert page["count"] == whole["count"] and len(page["data"]) <= 2 and page["offset"] == offset
+            pages.append(page["data"])
+            offset = page["next_offset"]
+        assert len(pages) == (whole["count"] + 1) // 2
+        assert [row for page in pages for row in page] == whole["data"], sort
+        tables[sort, bool(condition)] = whole["data"]
+    by_value = tables["-value", False]  # every report's figure read, then sorted
+    for sort, key in (("name", "name"), ("-year", "year")):
+        rows = tables[sort, False]  # only the page's reports read
+        assert sorted(rows, key=_row_key) == sorted(by_value, key=_row_key)
+        keys = [r[key] for r in rows]
+        assert keys == sorted(keys, reverse=sort.startswith("-")), sort
+    csv_rows = list(csv.DictReader(io.StringIO(client.get("/api/facts", params={
+        "figure": "本年新收 总计", "format": "csv"}, headers=h).content.decode("utf-8-sig"))))
+    assert [r["report_id"] for r in csv_rows] == [r["report_id"] for r in client.get(
+        "/api/facts", params={"figure": "本年新收 总计"}, headers=h).json()["data"]]  # a download is every row
+    beyond = client.get("/api/facts", params={"figure": "本年新收 总计", "offset": 1000}, headers=h).json()
+    assert beyond["data"] == [] and beyond["next_offset"] is None and beyond["count"] == len(csv_rows)
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
+        assert_error(client.get("/api/facts", params={"figure": "本年新收 总计", **bad}, headers=h), 422,
+                     "validation_error")
 
 
 def test_facts_condition_blank_finds_printed_empty_cells(client, key):

@@ -31,6 +31,7 @@ from .ratelimit import RateLimiter
 
 LEVELS = tuple(LEVEL_NAMES)
 YEAR_MIN, YEAR_MAX = 1, 9999
+MAX_OFFSET = 10**9  # paging: larger offsets overflow SQLite's integers: 422, not a 500
 
 
 @dataclass

@@ -19,8 +19,8 @@ from qa.answer import catalog_of
 from qa.understand import Figure, find_figure, fmt_number
 
 from . import models as M
-from .deps import (KEYED_ERRORS, LEVELS, YEAR_MAX, YEAR_MIN, ApiState, FiniteNumber, Official, State,
-                   check_level, open_index, open_store)
+from .deps import (KEYED_ERRORS, LEVELS, MAX_OFFSET, YEAR_MAX, YEAR_MIN, ApiState, FiniteNumber, Official,
+                   State, check_level, open_index, open_store)
 from .errors import ApiError
 
 router = APIRouter(prefix="/api/facts", tags=["facts"])
@@ -28,6 +28,9 @@ router = APIRouter(prefix="/api/facts", tags=["facts"])
 _CONDITIONS = {"=": "=", "eq": "=", "==": "=", ">": ">", "gt": ">", "<": "<", "lt": "<",
                ">=": ">=", "ge": ">=", "<=": "<=", "le": "<=", "blank": "blank", "空白": "blank"}
 _SORTS = ("name", "-name", "year", "-year", "value", "-value", "level", "-level")
+# a JSON page (280,000 reports' township rows in one response would be ≈ 80 MB); a CSV
+# download is the whole table unless a limit is given
+DEFAULT_PAGE, MAX_PAGE = 1_000, 10_000
 FACT_COLUMNS = ["report_id", "agency", "name", "level", "region", "year", "value", "text_value", "unit",
                 "status", "blank", "uncertain", "page", "quote", "note"]
 
@@ -88,19 +91,18 @@ def resolve_figure(figure: str | None, table: str | None, row: str | None, colum
     return found
 
 
-def _fact_rows(state: ApiState, fig: Figure, years: list[int], levels: list[str], regions: list[str],
-               name: str | None) -> list[dict]:
-    index = open_index(state)
-    with open_store(state, index) as store:
-        catalog = catalog_of(index, store)  # made once per build, not per request
-        refs = [r for r in catalog.reports
-                if (not years or r.year in years) and (not levels or r.level in levels)
-                and (not regions or any(g in (x or "") for g in regions
-                                        for x in (r.province, r.city, r.county, r.body)))
-                and (not name or any(name in (x or "") for x in (r.body, r.short_name, r.title)))]
-        values = F.figure_values(store, refs, fig)
+def _reports(catalog, years: list[int], levels: list[str], regions: list[str], name: str | None) -> list:
+    """The catalog's reports the filters keep."""
+    return [r for r in catalog.reports
+            if (not years or r.year in years) and (not levels or r.level in levels)
+            and (not regions or any(g in (x or "") for g in regions for x in (r.province, r.city, r.county, r.body)))
+            and (not name or any(name in (x or "") for x in (r.body, r.short_name, r.title)))]
+
+
+def _fact_rows(store, refs: list, fig: Figure) -> list[dict]:
+    """One row per report, in the order given."""
     rows = []
-    for v in values:
+    for v in F.figure_values(store, refs, fig):
         r = v.report
         pages = [c.page for c in v.cells if c.page]
         rows.append({
@@ -111,6 +113,25 @@ def _fact_rows(state: ApiState, fig: Figure, years: list[int], levels: list[str]
             "uncertain": v.status == "uncertain", "page": pages[0] if pages else None,
             "quote": v.quote, "note": v.reason})
     return rows
+
+
+def _table(state: ApiState, fig: Figure, years: list[int], levels: list[str], regions: list[str],
+           name: str | None, op: str | None, value: float | None, sort: str, offset: int,
+           limit: int | None) -> tuple[list[dict], int]:
+    """(the rows from ``offset``, at most ``limit``; how many rows match in all). Sorted by
+    name, year or level with no condition, only the rows of the page read their figure (a
+    first page of 280,000 reports costs what a page costs); a condition or a sort by value
+    reads every report's."""
+    index = open_index(state)
+    with open_store(state, index) as store:
+        catalog = catalog_of(index, store)  # made once per build, not per request
+        refs = _reports(catalog, years, levels, regions, name)
+        end = None if limit is None else offset + limit
+        if op is None and sort.lstrip("-") != "value":
+            keyed = _sort([{"ref": r, "name": r.name, "year": r.year, "level": r.level} for r in refs], sort)
+            return _fact_rows(store, [k["ref"] for k in keyed[offset:end]], fig), len(keyed)
+        rows = _sort([r for r in _fact_rows(store, refs, fig) if _matches(r, op, value)], sort)
+        return rows[offset:end], len(rows)
 
 
 def _matches(row: dict, op: str | None, value: float | None) -> bool:
@@ -156,8 +177,9 @@ def csv_safe(text: str) -> str:
 
 
 @router.get("", response_model=M.FactsResponse, responses=KEYED_ERRORS,
-                  description="A report builder: one figure across reports. `format=csv` downloads the table "
-                              "as CSV (UTF-8 with BOM, opens in Excel).")
+                  description="A report builder: one figure across reports. JSON comes in pages (`offset`, `limit`; "
+                              "`count` is every matching row, `next_offset` the next page's, null on the last); "
+                              "`format=csv` downloads the whole table as CSV (UTF-8 with BOM, opens in Excel).")
 def facts(state: State, _official: Official,
           figure: Annotated[str | None, Query(max_length=100, description="e.g. 本年新收 总计, 行政复议, 行政处罚")] = None,
           table: Annotated[str | None, Query(description=f"one of {', '.join(T.TABLES)}")] = None,
@@ -171,6 +193,9 @@ def facts(state: State, _official: Official,
           condition: Annotated[str | None, Query(description="=, >, <, >=, <= (or eq, gt, lt, ge, le) or blank")] = None,
           value: FiniteNumber | None = None,
           sort: Annotated[str, Query(description=f"one of {', '.join(_SORTS)}")] = "name",
+          offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+          limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description=(
+              f"rows per page (JSON default {DEFAULT_PAGE:,}; CSV default: every row)"))] = None,
           format: Literal["json", "csv"] = "json"):
     for lv in level:
         check_level(lv)
@@ -185,8 +210,9 @@ def facts(state: State, _official: Official,
         if op != "blank" and value is None:
             raise ApiError(400, "bad_request", f"condition {condition!r} needs a value=")
     fig = resolve_figure(figure, table, row, column)
-    rows = [r for r in _fact_rows(state, fig, year, level, region, name) if _matches(r, op, value)]
-    rows = _sort(rows, sort)
+    if limit is None and format == "json":
+        limit = DEFAULT_PAGE
+    rows, count = _table(state, fig, year, level, region, name, op, value, sort, offset, limit)
     described = None if op is None else ("blank" if op == "blank" else f"{op} {value:g}")
     if format == "csv":
         buffer = io.StringIO()
@@ -198,4 +224,6 @@ def facts(state: State, _official: Official,
                         headers={"Content-Disposition": 'attachment; filename="facts.csv"'})
     return {"figure": {"name": fig.name, "table": fig.table, "rows": list(fig.rows), "columns": list(fig.columns),
                        "unit": fig.unit},
-            "condition": described, "columns": FACT_COLUMNS, "data": rows, "count": len(rows)}
+            "condition": described, "columns": FACT_COLUMNS, "data": rows, "count": count,
+            "offset": offset, "limit": limit,
+            "next_offset": offset + len(rows) if offset + len(rows) < count else None}

@@ -220,7 +220,10 @@ class FactsResponse(BaseModel):
     condition: str | None
     columns: list[str]
     data: list[FactRow]
-    count: int
+    count: int = Field(description="rows matching in all, on every page")
+    offset: int
+    limit: int | None = Field(description="rows per page; null: every row")
+    next_offset: int | None = Field(description="offset of the next page; null on the last one")
 
 
 # ----------------------------------------------------------------------------- checks

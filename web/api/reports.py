@@ -17,10 +17,9 @@ from index import template as T
 from index.factstore import FactStore
 
 from . import models as M
-from .deps import KEYED_ERRORS, LEVELS, Asker, Official, State, Year, check_level, open_store
+from .deps import KEYED_ERRORS, LEVELS, MAX_OFFSET, Asker, Official, State, Year, check_level, open_store
 from .errors import ApiError
 
-MAX_OFFSET = 10**9  # larger offsets overflow SQLite's integers: 422, not a 500
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 # Administrative words people abbreviate (the long form, the short one).
@@ -172,9 +173,16 @@ def display_name(name: str) -> str:
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
 
 
-def _blank(name: str, j: int) -> str:
-    """name with its j-th character blanked (the key of one-substitution matching)."""
-    return name[:j] + "\0" + name[j + 1:]
+def _blank_keys(name: str) -> list[int]:
+    """The keys a name is filed under for one-substitution matching: the name with one
+    character blanked, for each character but the last (hashes: this process only)."""
+    return [hash(name[:j] + "\0" + name[j + 1:]) for j in range(len(name) - 1)]
+
+
+def _one_substitution(name: str, window: str) -> bool:
+    return len(name) == len(window) and name[-1] == window[-1] and sum(a != b for a, b in zip(name, window)) == 1
+
+
 _QUESTION_START = "哪各几这那该本全每某多"
 
 
@@ -190,16 +198,18 @@ class NameMatcher:
         self.names = sorted(names, key=lambda x: -len(x[0]))
         self.rank = {name: i for i, (name, _, _) in enumerate(self.names)}
         self.lengths = sorted({len(n) for n, _, _ in self.names}, reverse=True)
-        # Names of three or more characters under each of their one-character blanks
-        # (东?镇 for 东方镇), never the last character: a misspelt name keeps its length and
-        # its type word (局, 镇, 片区). A window of a question then costs a dict lookup per
-        # character, however many names the index has (a distance matrix over all names of
-        # one length grew with the catalog: 77 % of a question's time at 50,000 reports).
-        self.by_blank: dict[str, list[int]] = {}
-        for rank, (name, _, _) in enumerate(self.names):
-            if len(name) >= 3:
-                for j in range(len(name) - 1):
-                    self.by_blank.setdefault(_blank(name, j), []).append(rank)
+        # Every name of three or more characters is filed under each of its one-character
+        # blanks (东?镇 for 东方镇), never the last character: a misspelt name keeps its
+        # length and its type word (局, 镇, 片区). The keys are hashes in one sorted array, so
+        # a window of a question costs a lookup per character however many names the index
+        # has (a distance matrix over all names of a length took 77 % of a question at
+        # 50,000 reports), in 12 bytes a key (545,000 names there, 3.3M keys).
+        long = [(rank, name) for rank, (name, _, _) in enumerate(self.names) if len(name) >= 3]
+        blanks = [len(name) - 1 for _, name in long]
+        keys = np.fromiter((k for _, name in long for k in _blank_keys(name)), dtype=np.int64, count=sum(blanks))
+        ranks = np.repeat(np.array([rank for rank, _ in long], dtype=np.int32), blanks)
+        order = np.argsort(keys, kind="stable")
+        self._blank_key, self._blank_rank = keys[order], ranks[order]
         self.lengths_near = sorted({len(n) for n, _, _ in self.names if len(n) >= 3})
         # names without a region prefix: what 'nearest' compares a stray mention with
         # (made once here, not per question: splitting 40,000 names costs ~0.1 s)
@@ -219,18 +229,29 @@ class NameMatcher:
         """(name rank, start) of windows of text one substitution away from a name of
         three or more characters that keeps its last character (the type word: 局,
         片区, 镇), in matching order. Only runs of Chinese characters are tried."""
-        found = set()
+        windows = []  # (start, window)
         for run in _HAN_RUN.finditer(text):
             chunk = run.group(0)
             for n in self.lengths_near:
                 for i in range(len(chunk) - n + 1):
-                    window = chunk[i:i + n]
-                    if window[0] in _QUESTION_START:
-                        continue
-                    for j in range(n - 1):
-                        for rank in self.by_blank.get(_blank(window, j), ()):
-                            if self.names[rank][0] != window:  # one substitution, not the name itself
-                                found.add((rank, run.start() + i))
+                    if chunk[i] not in _QUESTION_START:
+                        windows.append((run.start() + i, chunk[i:i + n]))
+        if not windows:
+            return []
+        keys, owner = [], []
+        for w, (_, window) in enumerate(windows):
+            blanks = _blank_keys(window)
+            keys += blanks
+            owner += [w] * len(blanks)
+        keys = np.array(keys, dtype=np.int64)
+        lo = np.searchsorted(self._blank_key, keys, "left")
+        hi = np.searchsorted(self._blank_key, keys, "right")
+        found = set()
+        for k in np.nonzero(hi > lo)[0]:
+            start, window = windows[owner[k]]
+            for rank in self._blank_rank[lo[k]:hi[k]].tolist():
+                if _one_substitution(self.names[rank][0], window):
+                    found.add((rank, start))
         return sorted(found)
 
     def nearest(self, mention: str, limit: int = 5) -> list[str]:

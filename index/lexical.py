@@ -18,7 +18,8 @@ takes ≈ 1 s CPU against ≈ 0.4–0.6; and a search over every shard ranks wor
 shard having its own, noisier, term statistics (the best passage is from the report the
 question names for 68 of 100 bench_scale text questions against 87; 100-report shards:
 78). Text answers search the reports of the body asked
-about, which skips the shards without them (≈ 0.3–0.5 ms either way). A search merges
+about, and such a search reads only the shards holding them (``shards_of``: at 50,000
+reports, 0.3 ms a search against 7.6 ms for asking each of the 1,000 shards). A search merges
 the shards' hits by score (shards of dozens of mixed reports have near-identical term
 statistics, so their scores compare). Shards load memory-mapped: a server keeps only the pages its queries touch.
 

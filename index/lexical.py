@@ -13,7 +13,8 @@ Shard size is a trade, measured at 10,000 reports (440,804 passages; BENCHMARKS.
 14, ``scripts/bench_build.py shards``): 250 reports a shard (40 shards) rebuild in
 ≈ 1.3 s CPU, 50 (200 shards) in ≈ 0.2–0.3 s; but a search over every shard costs ≈ 2.7x
 as much (≈ 32–42 ms CPU against ≈ 12–15: bm25s scores each shard token by token), each
-shard keeps its own vocabulary in memory (≈ 365 MB loaded against ≈ 143) and loading
+shard keeps its own vocabulary in memory (≈ 365 MB loaded against ≈ 143; 85 MB since
+the vocabulary is kept as arrays, ``Shard.compact_vocabulary``) and loading
 takes ≈ 1 s CPU against ≈ 0.4–0.6; and a search over every shard ranks worse, each
 shard having its own, noisier, term statistics (the best passage is from the report the
 question names for 68 of 100 bench_scale text questions against 87; 100-report shards:

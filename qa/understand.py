@@ -289,10 +289,11 @@ class Catalog:
     def aliases_of(self, body: str) -> set[str]:
         """The names a question may use for one body (the reverse of ``aliases``)."""
         if self._aliases_of is None:
-            self._aliases_of = {}
+            reverse: dict[str, set[str]] = {}
             for alias, bodies in self.aliases.items():
                 for b in bodies:
-                    self._aliases_of.setdefault(b, set()).add(alias)
+                    reverse.setdefault(b, set()).add(alias)
+            self._aliases_of = reverse  # whole or not at all: the server's threads share the catalog
         return set(self._aliases_of.get(body, ()))
 
     def reports_of(self, body: str) -> list[ReportRef]:
